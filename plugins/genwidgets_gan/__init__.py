@@ -1,0 +1,5 @@
+"""The gan plugin."""
+
+
+def register_models():  # replaced when the plugin lands
+    return []

@@ -1,0 +1,5 @@
+"""The vae plugin."""
+
+
+def register_models():  # replaced when the plugin lands
+    return []
