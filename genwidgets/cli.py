@@ -1,0 +1,139 @@
+"""The ``genwidgets`` command: ``plugins``, ``train``, ``doctor``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+TABLE_COLUMNS = ("name", "kind", "family", "modalities", "distribution", "version", "status",
+                 "error")
+JSON_KEYS = ("name", "kind", "family", "modalities", "plugin", "distribution", "version",
+             "status", "error")
+
+
+def _table(rows: list[dict], columns: Sequence[str]) -> str:
+    def cell(row, col):
+        value = row.get(col)
+        if isinstance(value, list):
+            value = ",".join(value)
+        text = "" if value is None else str(value)
+        return text.splitlines()[0][:100] if text else ""
+
+    cells = [[cell(r, c) for c in columns] for r in rows]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in cells]
+    return "\n".join(lines)
+
+
+def cmd_plugins(args) -> int:
+    from genwidgets.plugins import get_registry
+
+    rows = get_registry().rows()
+    if args.json:
+        print(json.dumps([{k: r.get(k) for k in JSON_KEYS} for r in rows], indent=2))
+    else:
+        print(_table(rows, TABLE_COLUMNS))
+        failed = [r for r in rows if r["status"] == "failed"]
+        for r in failed:
+            print(f"\nplugin {r['plugin']!r} failed ({r.get('hook') or 'import'}):\n"
+                  f"{r.get('traceback') or r['error']}", file=sys.stderr)
+    return 0
+
+
+def cmd_train(args) -> int:
+    from genwidgets.config import parse_assignments
+    from genwidgets.plugins import get_registry
+    from genwidgets.training import train
+
+    registry = get_registry()
+    spec = registry.model(args.model)
+    config = spec.config(**parse_assignments(args.set))
+    data_options = parse_assignments(args.data_opt)
+    dataset = registry.dataset(args.data).load(**_typed(data_options))
+    print(f"training {spec.name} on {dataset.info.name} ({len(dataset)} items, "
+          f"{dataset.info.modality} {tuple(dataset.info.shape)}) for {args.epochs} epochs",
+          file=sys.stderr)
+    result = train(spec, config, dataset, epochs=args.epochs, batch_size=args.batch_size,
+                   out=args.out, progress=not args.quiet, data_options=data_options)
+    last = result.history[-1] if result.history else {}
+    summary = ", ".join(f"{k}={v:.4g}" for k, v in last.items() if k != "epoch")
+    if result.stopped:
+        print(f"{result.stopped}; the model was not saved", file=sys.stderr)
+        return 1
+    print(f"done in {result.seconds:.1f} s: {summary}")
+    print(f"wrote {args.out}/model.keras, config.json, history.jsonl")
+    return 0
+
+
+def _typed(options: dict[str, str]) -> dict:
+    """Data options from the command line: integers where they look like integers."""
+    return {k: int(v) if v.lstrip("-").isdigit() else v for k, v in options.items()}
+
+
+def cmd_doctor(args) -> int:
+    from genwidgets.doctor import diagnose
+
+    report = diagnose()
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        for name, version in report["versions"].items():
+            print(f"{name:20s} {version or 'not installed'}")
+        print(f"{'devices':20s} {', '.join(report['devices'])}")
+        for problem in report["problems"]:
+            print(f"PROBLEM: {problem}")
+        print("ok" if not report["problems"] else f"{len(report['problems'])} problem(s)")
+    return 1 if report["problems"] else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="genwidgets",
+        description="Watch generative models train and explore their latent space.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("plugins", help="list model and dataset plugins, and broken ones")
+    p.add_argument("--json", action="store_true", help="print a JSON list")
+    p.set_defaults(func=cmd_plugins)
+
+    p = sub.add_parser("train", help="train a model headless and write a run folder")
+    p.add_argument("--model", default="ae", help="model name (see `genwidgets plugins`)")
+    p.add_argument("--data", default="digits", help="dataset name (see `genwidgets plugins`)")
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--out", required=True, help="folder for model.keras, config.json, "
+                   "history.jsonl")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="a model setting, e.g. --set latent_dim=8 (repeatable)")
+    p.add_argument("--data-opt", action="append", metavar="KEY=VALUE",
+                   help="a dataset option, e.g. --data-opt path=poems.txt (repeatable)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("doctor", help="versions and known-bad combinations")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_doctor)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from genwidgets.config import ConfigError
+    from genwidgets.plugins import PluginError, UnknownNameError
+
+    try:
+        return args.func(args)
+    except (ConfigError, UnknownNameError, PluginError, ValueError, OSError) as exc:
+        print(f"genwidgets {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"genwidgets {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
