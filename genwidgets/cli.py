@@ -57,15 +57,17 @@ def cmd_train(args) -> int:
     print(f"training {spec.name} on {dataset.info.name} ({len(dataset)} items, "
           f"{dataset.info.modality} {tuple(dataset.info.shape)}) for {args.epochs} epochs",
           file=sys.stderr)
-    result = train(spec, config, dataset, epochs=args.epochs, batch_size=args.batch_size,
-                   out=args.out, progress=not args.quiet, data_options=data_options)
-    last = result.history[-1] if result.history else {}
-    summary = ", ".join(f"{k}={v:.4g}" for k, v in last.items() if k != "epoch")
-    if result.stopped:
-        print(f"{result.stopped}; the model was not saved", file=sys.stderr)
+    run = train(spec, dataset, config, epochs=args.epochs, batch_size=args.batch_size,
+                out=args.out, progress=not args.quiet, data_options=data_options)
+    last = run.epoch_history[-1] if run.epoch_history else {}
+    summary = ", ".join(f"{k}={v:.4g}" for k, v in last.items() if k not in ("epoch", "step"))
+    if run.state != "finished":
+        print(f"{run.message}; see {args.out}", file=sys.stderr)
+        if run.traceback:
+            print(run.traceback, file=sys.stderr)
         return 1
-    print(f"done in {result.seconds:.1f} s: {summary}")
-    print(f"wrote {args.out}/model.keras, config.json, history.jsonl")
+    print(f"{run.message}: {summary}")
+    print(f"wrote {args.out}/model.keras, config.json, history.jsonl, batches.jsonl")
     return 0
 
 

@@ -1,5 +1,6 @@
-"""Training runs: fitting a plugin's model on a dataset, with history and checkpoints on disk."""
+"""Training runs: a worker thread fitting a plugin's model, steered by events, saved to disk."""
 
-from genwidgets.training.fit import TrainResult, train
+from genwidgets.training.headless import train
+from genwidgets.training.run import Run, RunError
 
-__all__ = ["TrainResult", "train"]
+__all__ = ["Run", "RunError", "train"]

@@ -1,0 +1,65 @@
+"""The Keras callback through which a :class:`Run` steers ``model.fit`` from outside.
+
+``on_train_batch_begin`` runs in fit's own loop: it applies queued settings, serves
+requests for the synced model, pauses (blocking the loop) and stops. ``on_train_batch_end``
+only records the logs; it is marked ``async_safe`` so Keras hands it to its callback
+thread and the training loop never waits for a device-to-host copy.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import keras
+
+
+class StopRun(Exception):
+    """Raised inside fit to stop before the next step (fit syncs the state as it unwinds)."""
+
+
+class Controller(keras.callbacks.Callback):
+    async_safe = True
+
+    def __init__(self, run):
+        super().__init__()
+        self.run = run
+
+    # -- fit's loop --------------------------------------------------------
+    def on_epoch_begin(self, epoch, logs=None):
+        self.run._epoch = epoch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        run = self.run
+        run._serve(self.model)
+        while True:
+            if run._stop.is_set():
+                raise StopRun()
+            if run._steps_left is not None and run._steps_left <= 0:
+                run._steps_left = None  # step(n) is done: pause before this batch
+                run._pause.set()
+            if not run._pause.is_set():
+                break
+            run._wait_while_paused(self.model)
+        if run._steps_left is not None:
+            run._steps_left -= 1
+        run._dispatched += 1
+
+    def on_epoch_end(self, epoch, logs=None):
+        row = {"epoch": epoch + 1, "step": self.run._dispatched,
+               **{k: float(v) for k, v in (logs or {}).items()}}
+        self.run._record_epoch(row)
+
+    # -- Keras' callback thread ------------------------------------------
+    def on_train_batch_end(self, batch, logs=None):
+        run = self.run
+        row = {"step": len(run.history) + 1, "epoch": run._epoch + 1, "t": time.time()}
+        bad = None
+        for key, value in (logs or {}).items():
+            value = float(value)
+            row[key] = value
+            if bad is None and not math.isfinite(value):
+                bad = (key, value)
+        run._record_batch(row)
+        if bad is not None:
+            run._nan_stop(*bad, step=row["step"])

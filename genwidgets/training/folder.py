@@ -1,0 +1,94 @@
+"""A run's folder on disk: ``config.json``, ``batches.jsonl``, ``history.jsonl``, ``model.keras``.
+
+Every file is either appended line by line or written to a temporary file and
+``os.replace``d, so a crash never leaves a half-written JSON document or model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def save_model(model, path: Path) -> None:
+    """Write ``model`` to ``path`` atomically (a crash never leaves a half-written file)."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.tmp.keras")
+    model.save(tmp)
+    os.replace(tmp, path)
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """Rows of a JSON-lines file, skipping a last line cut short by a crash."""
+    rows = []
+    if not Path(path).exists():
+        return rows
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            break
+    return rows
+
+
+class RunFolder:
+    """Appends batch and epoch rows; writes the run's config and model."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self.path.mkdir(parents=True, exist_ok=True)
+        self._batches = None
+
+    def write_config(self, spec, config, dataset, **extra) -> None:
+        from genwidgets import __version__
+
+        doc = {
+            "model": spec.name,
+            "family": spec.family,
+            "config": dataclasses.asdict(config),
+            "data": dataset.info.name,
+            "data_info": dataset.info.to_dict(),
+            "genwidgets_version": __version__,
+            **extra,
+        }
+        if dataset.tokenizer is not None and hasattr(dataset.tokenizer, "to_dict"):
+            doc["tokenizer"] = dataset.tokenizer.to_dict()
+        atomic_write_text(self.path / "config.json", json.dumps(doc, indent=2))
+
+    def reset(self) -> None:
+        for name in ("batches.jsonl", "history.jsonl"):
+            (self.path / name).unlink(missing_ok=True)
+
+    def append_batches(self, rows: list[dict]) -> None:
+        if not rows:
+            return
+        if self._batches is None:
+            self._batches = open(self.path / "batches.jsonl", "a", encoding="utf-8")
+        self._batches.write("".join(json.dumps(r) + "\n" for r in rows))
+        self._batches.flush()
+
+    def append_epoch(self, row: dict) -> None:
+        with open(self.path / "history.jsonl", "a", encoding="utf-8") as f:
+            f.write(json.dumps(row) + "\n")
+
+    def save_model(self, model) -> Path:
+        path = self.path / "model.keras"
+        save_model(model, path)
+        return path
+
+    def close(self) -> None:
+        if self._batches is not None:
+            self._batches.close()
+            self._batches = None

@@ -1,0 +1,42 @@
+"""Training without a notebook: the same :class:`Run`, a tqdm bar fed from its events."""
+
+from __future__ import annotations
+
+import queue
+
+from genwidgets.training.run import Run
+
+
+def train(spec, dataset, config=None, *, epochs: int, batch_size: int = 64, out=None,
+          progress: bool = False, data_options: dict | None = None, **kwargs) -> Run:
+    """Train to the end (Ctrl-C stops cleanly and keeps the model); return the finished run."""
+    run = Run(spec, dataset, config, epochs=epochs, batch_size=batch_size, out=out,
+              data_options=data_options, **kwargs)
+    events = run.subscribe()
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=run.total_steps, unit="step")
+    run.start()
+    try:
+        while run.alive or not events.empty():
+            try:
+                event = events.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if bar is not None and event["type"] == "progress":
+                bar.set_description(f"epoch {event['epoch']}/{run.epochs}")
+                bar.update(event["step"] - bar.n)
+                bar.set_postfix({k: f"{v:.4g}" for k, v in event["logs"].items()},
+                                refresh=False)
+    except KeyboardInterrupt:
+        run.stop()
+        run.wait()
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+        run.unsubscribe(events)
+    run.wait()
+    return run

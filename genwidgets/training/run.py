@@ -1,0 +1,335 @@
+"""A training run: one model, its data and a worker thread calling ``model.fit(verbose=0)``.
+
+Buttons (or code) call :meth:`Run.start`, :meth:`pause`, :meth:`resume`, :meth:`stop`,
+:meth:`step` and :meth:`set`; they set ``threading.Event``s that the run's callback checks
+before every batch, so they work while the notebook cell is idle. The worker never touches
+a widget: it puts events on the queues of its subscribers (at most ~10 a second).
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import queue
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from genwidgets.spec import Dataset, ModelSpec
+
+FLUSH_S = 0.1  # at most ~10 progress events a second
+_TRAINING: set[int] = set()  # ids of models a run is fitting right now
+
+
+class RunError(RuntimeError):
+    """A run cannot do what was asked (say, a second start while it trains)."""
+
+
+def full_batches(x, batch_size: int):
+    """Drop the last partial batch so every step has the same shape (one compile)."""
+    n = len(x)
+    if n < 1:
+        raise ValueError("Expected at least one item to train on. Received: empty data")
+    batch_size = min(int(batch_size), n)
+    return x[: n - n % batch_size], batch_size
+
+
+class Run:
+    def __init__(self, spec: ModelSpec | str, dataset: Dataset | str, config: Any = None, *,
+                 epochs: int = 10, batch_size: int = 64, out: str | Path | None = None,
+                 model: Any = None, callbacks=(), data_options: dict | None = None):
+        from genwidgets.plugins import get_registry
+
+        registry = get_registry()
+        self.spec = registry.model(spec) if isinstance(spec, str) else spec
+        if isinstance(dataset, str):
+            dataset = registry.dataset(dataset).load(**(data_options or {}))
+        self.dataset = dataset
+        if config is None or isinstance(config, dict):
+            config = self.spec.config(**(config or {}))
+        self.config = config
+        if epochs < 1:
+            raise ValueError(f"Expected epochs >= 1. Received: epochs={epochs}")
+        if dataset.info.modality not in self.spec.modalities:
+            raise ValueError(
+                f"Model {self.spec.name!r} takes {list(self.spec.modalities)} data. "
+                f"Received: {dataset.info.modality} data {dataset.info.name!r}")
+        self.epochs = int(epochs)
+        self.x, self.batch_size = full_batches(dataset.x, batch_size)
+        self.steps_per_epoch = len(self.x) // self.batch_size
+        from genwidgets._backend import import_keras
+
+        import_keras()  # a clear error when Keras already runs on another backend
+        self.model = model if model is not None else self.spec.build(config, dataset.info)
+        self.extra_callbacks = list(callbacks)
+        self.folder = None
+        if out is not None:
+            from genwidgets.training.folder import RunFolder
+
+            self.folder = RunFolder(out)
+            self.folder.reset()
+            self.folder.write_config(self.spec, config, dataset, epochs=self.epochs,
+                                     batch_size=self.batch_size,
+                                     data_options=data_options or {})
+        self.history: list[dict] = []  # every batch: step, epoch, t and each loss part
+        self.epoch_history: list[dict] = []
+        self.state, self.message = "idle", "ready"
+        self.error: BaseException | None = None
+        self.traceback = ""
+        self._epoch = 0
+        self._epochs_done = 0
+        self._dispatched = 0
+        self._steps_left: int | None = None
+        self._pause, self._stop = threading.Event(), threading.Event()
+        self._wake = threading.Condition()
+        self._requests: collections.deque = collections.deque()
+        self._changes: dict[str, Any] = {}
+        self._pending: list[dict] = []
+        self._last_flush = 0.0
+        self._nan: str | None = None
+        self._thread: threading.Thread | None = None
+        self._subscribers: list[queue.Queue] = []
+        self._lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+
+    # -- controls (any thread) ---------------------------------------------
+    def start(self, epochs: int | None = None) -> Run:
+        """Train in the background for ``epochs`` more epochs (default: the run's)."""
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                raise RunError(
+                    f"This run is already training ({self.message}). Pause, resume or stop "
+                    f"it; a second start would train the same model twice at once.")
+            if id(self.model) in _TRAINING:
+                raise RunError("Another run is training this model right now; stop it first.")
+            _TRAINING.add(id(self.model))
+            self._stop.clear()
+            self._pause.clear()
+            self._nan = None
+            self._thread = threading.Thread(target=self._work, args=(epochs or self.epochs,),
+                                            name="genwidgets-run", daemon=True)
+            self._set_state("compiling", "compiling...")
+            self._thread.start()
+        return self
+
+    def pause(self) -> None:
+        self._pause.set()
+
+    def resume(self) -> None:
+        self._steps_left = None
+        self._pause.clear()
+        self._notify()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._notify()
+
+    def step(self, n: int = 1) -> None:
+        """Train exactly ``n`` batches, then pause (starts the run if it is idle)."""
+        if n < 1:
+            raise ValueError(f"Expected n >= 1 steps. Received: n={n}")
+        self._steps_left = int(n)
+        if self.alive:
+            self._pause.clear()
+            self._notify()
+        else:
+            self.start()
+
+    def set(self, **values: Any) -> None:
+        """Change settings mid-run (``learning_rate`` and the spec's ``mutable`` fields)."""
+        from genwidgets.config import coerce, field_types
+
+        types = field_types(type(self.config))
+        for name, value in values.items():
+            if name not in self.spec.mutable:
+                raise ValueError(
+                    f"{self.spec.name}: {name!r} cannot change while training. Expected one "
+                    f"of {list(self.spec.mutable)}. Received: {name}={value!r}")
+            value = coerce(name, types.get(name, float), value, self.spec.name)
+            if isinstance(value, float) and not value >= 0:
+                raise ValueError(f"{self.spec.name}: {name} must be >= 0. Received: {value}")
+            self._changes[name] = value
+        if not self.alive:
+            self._apply_changes(self.model)
+
+    def call(self, fn: Callable[[Any], Any], timeout: float = 60.0) -> Any:
+        """Run ``fn(model)`` on a synced model between two batches, and return its result."""
+        if not self.alive or threading.current_thread() is self._thread:
+            return fn(self.model)
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        self._requests.append((fn, future))
+        self._notify()
+        return future.result(timeout)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the worker to end; True if it did."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return not self.alive
+
+    def subscribe(self) -> queue.Queue:
+        q: queue.Queue = queue.Queue()
+        self._subscribers.append(q)
+        q.put(self.snapshot())
+        return q
+
+    def unsubscribe(self, q: queue.Queue) -> None:
+        if q in self._subscribers:
+            self._subscribers.remove(q)
+
+    # -- what a view shows ----------------------------------------------------
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def steps(self) -> int:
+        return len(self.history)
+
+    @property
+    def total_steps(self) -> int:
+        return (self._epochs_done + self.epochs) * self.steps_per_epoch if self.alive \
+            else max(self._epochs_done * self.steps_per_epoch, self.steps)
+
+    def rate(self, window_s: float = 3.0) -> float:
+        rows = self.history[-200:]
+        recent = [r for r in rows if r["t"] >= rows[-1]["t"] - window_s] if rows else []
+        if len(recent) < 2 or recent[-1]["t"] <= recent[0]["t"]:
+            return 0.0
+        return (len(recent) - 1) / (recent[-1]["t"] - recent[0]["t"])
+
+    def snapshot(self) -> dict[str, Any]:
+        rate = self.rate()
+        left = max(self.total_steps - self.steps, 0)
+        last = self.history[-1] if self.history else {}
+        return {
+            "type": "progress", "state": self.state, "message": self.message,
+            "step": self.steps, "epoch": last.get("epoch", self._epochs_done),
+            "epochs": self._epochs_done + (self.epochs if self.alive else 0),
+            "total_steps": self.total_steps, "rate": rate,
+            "eta_s": left / rate if rate > 0 else None,
+            "logs": {k: v for k, v in last.items() if k not in ("step", "epoch", "t")},
+            "error": self.traceback or None,
+        }
+
+    # -- the worker -------------------------------------------------------------
+    def _work(self, epochs: int) -> None:
+        from genwidgets.training.control import Controller, StopRun
+
+        first = self._epochs_done
+        outcome = "finished"
+        try:
+            self.model.fit(self.x, batch_size=self.batch_size, initial_epoch=first,
+                           epochs=first + epochs, shuffle=True, verbose=0,
+                           callbacks=[Controller(self), *self.extra_callbacks])
+        except StopRun:
+            outcome = "stopped"
+        except BaseException as exc:  # shown in the panel and kept; never dies silently
+            self.error, self.traceback = exc, traceback.format_exc()
+            outcome = "failed"
+        self._flush(force=True)
+        if outcome == "finished" and self._nan:
+            outcome = "stopped"
+        try:
+            if outcome != "failed" and not self._nan:
+                if hasattr(self.model, "fit_prior"):
+                    self.model.fit_prior(self.dataset.x)
+                if self.folder is not None:
+                    self.folder.save_model(self.model)
+        except BaseException as exc:
+            self.error, self.traceback = exc, traceback.format_exc()
+            outcome = "failed"
+        _TRAINING.discard(id(self.model))
+        if outcome == "failed":
+            msg = f"failed: {type(self.error).__name__}: {self.error}"
+        elif self._nan:
+            msg = self._nan
+        elif outcome == "stopped":
+            msg = f"stopped at step {self.steps}"
+        else:
+            msg = f"finished: {self._epochs_done} epochs, {self.steps} steps"
+        self._pause.clear()
+        self._set_state(outcome, msg)
+
+    def _serve(self, model) -> None:
+        """Apply queued settings and answer requests on a synced model (fit's loop)."""
+        if not (self._changes or self._requests):
+            return
+        if hasattr(model, "jax_state_sync"):  # JAX: bring the step's state into the model
+            model.jax_state_sync()
+        self._apply_changes(model)
+        while self._requests:
+            fn, future = self._requests.popleft()
+            try:
+                future.set_result(fn(model))
+            except BaseException as exc:
+                future.set_exception(exc)
+
+    def _apply_changes(self, model) -> None:
+        while self._changes:
+            name, value = self._changes.popitem()
+            if hasattr(model, "set_hyper"):
+                model.set_hyper(name, value)
+            elif name == "learning_rate":
+                model.optimizer.learning_rate.assign(value)
+            else:
+                raise RunError(f"{self.spec.name}: the model offers no set_hyper for {name!r}")
+            self._emit({"type": "changed", name: value})
+
+    def _wait_while_paused(self, model) -> None:
+        self._flush(force=True)
+        self._set_state("paused", f"paused at step {self._dispatched}")
+        with self._wake:
+            while self._pause.is_set() and not self._stop.is_set():
+                self._wake.wait(0.5)
+                self._serve(model)
+        self._serve(model)
+        if not self._stop.is_set():
+            self._set_state("running", "running")
+
+    def _notify(self) -> None:
+        with self._wake:
+            self._wake.notify_all()
+
+    def _record_batch(self, row: dict) -> None:
+        self.history.append(row)
+        self._pending.append(row)
+        if self.state == "compiling":
+            self._set_state("running", "running")
+        self._flush()
+
+    def _record_epoch(self, row: dict) -> None:
+        self._epochs_done = row["epoch"]
+        self.epoch_history.append(row)
+        if self.folder is not None:
+            self.folder.append_epoch(row)
+        self._emit({"type": "epoch", **row})
+
+    def _nan_stop(self, key: str, value: float, step: int) -> None:
+        if self._nan is None:
+            self._nan = f"stopped: {value} in {key} at step {step}"
+            self._stop.set()
+
+    def _flush(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last_flush < FLUSH_S:
+            return
+        with self._flush_lock:
+            self._last_flush = now
+            rows, self._pending = self._pending, []
+            if self.folder is not None:
+                self.folder.append_batches(rows)
+        if self.state == "running" and self.history:
+            self.message = f"{self.rate():.1f} steps/s"
+        self._emit(self.snapshot())
+
+    def _set_state(self, state: str, message: str) -> None:
+        self.state, self.message = state, message
+        self._emit(self.snapshot())
+
+    def _emit(self, event: dict) -> None:
+        for q in list(self._subscribers):
+            q.put(event)

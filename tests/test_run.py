@@ -1,0 +1,176 @@
+"""The Run, driven as the buttons drive it, with a real Keras fit on a worker thread."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+
+import numpy as np
+import pytest
+
+from genwidgets import DataInfo, Dataset, ModelSpec
+from genwidgets.training import Run, RunError
+from genwidgets.training.folder import read_jsonl
+
+
+def digits(n=512) -> Dataset:
+    from sklearn.datasets import load_digits
+
+    x = (load_digits().images[:n] / 16.0).astype("float32")[..., None]
+    return Dataset(x, DataInfo("digits", "image", (8, 8, 1), len(x)))
+
+
+def wait_for(predicate, timeout=60.0, what="condition"):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def run(tmp_path):
+    r = Run("ae", digits(), {"latent_dim": 2}, epochs=200, batch_size=16, out=tmp_path / "run")
+    yield r
+    r.stop()
+    r.wait(30)
+
+
+def test_pause_stops_the_count_and_resume_continues(run):
+    run.start()
+    wait_for(lambda: run.steps >= 20, what="20 steps")
+    run.pause()
+    wait_for(lambda: run.state == "paused", what="paused")
+    paused_at = run.steps
+    assert run.message == f"paused at step {paused_at}"
+    time.sleep(0.5)
+    assert run.steps == paused_at  # really paused
+    run.resume()
+    wait_for(lambda: run.steps >= paused_at + 10, what="resumed steps")
+    assert [r["step"] for r in run.history] == list(range(1, run.steps + 1))  # no gap
+
+
+def test_step_trains_exactly_n_batches(run):
+    run.step(5)
+    wait_for(lambda: run.state == "paused", what="pause after 5 steps")
+    time.sleep(0.3)
+    assert run.steps == 5
+    run.step(7)
+    wait_for(lambda: run.steps == 12 and run.state == "paused", what="12 steps")
+    time.sleep(0.3)
+    assert run.steps == 12
+
+
+def test_set_learning_rate_reaches_the_optimizer(run):
+    run.step(3)
+    wait_for(lambda: run.state == "paused")
+    run.set(learning_rate=0.0123)
+    lr = run.call(lambda model: float(model.optimizer.learning_rate))
+    assert lr == pytest.approx(0.0123)
+    with pytest.raises(ValueError, match="'latent_dim' cannot change while training"):
+        run.set(latent_dim=3)
+
+
+def test_zero_learning_rate_freezes_weights_mid_run(run):
+    """The new value reaches the compiled step: with lr 0 the weights stop moving."""
+    run.step(3)
+    wait_for(lambda: run.state == "paused")
+    run.set(learning_rate=0.0)
+    before = run.call(lambda m: [np.array(v) for v in m.trainable_variables])
+    run.step(5)
+    wait_for(lambda: run.steps == 8 and run.state == "paused")
+    after = run.call(lambda m: [np.array(v) for v in m.trainable_variables])
+    assert all(np.array_equal(a, b) for a, b in zip(before, after))
+
+
+def test_second_start_says_why(run):
+    run.start()
+    with pytest.raises(RunError, match="already training"):
+        run.start()
+
+
+def test_stop_mid_epoch_saves_model_and_full_history(run, tmp_path):
+    run.start()
+    wait_for(lambda: run.steps >= 10)
+    run.stop()
+    assert run.wait(30)
+    assert run.state == "stopped" and run.message == f"stopped at step {run.steps}"
+    rows = read_jsonl(tmp_path / "run" / "batches.jsonl")
+    assert len(rows) == run.steps and rows[-1]["step"] == run.steps
+    assert (tmp_path / "run" / "model.keras").exists()
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["model"] == "ae"
+
+
+def test_events_reach_a_subscriber_at_most_ten_a_second(tmp_path):
+    r = Run("ae", digits(256), {"latent_dim": 2}, epochs=3, batch_size=8)
+    events = r.subscribe()
+    start = time.monotonic()
+    r.start()
+    r.wait(120)
+    elapsed = time.monotonic() - start
+    got = []
+    while not events.empty():
+        got.append(events.get())
+    progress = [e for e in got if e["type"] == "progress"]
+    assert progress[-1]["state"] == "finished" and progress[-1]["step"] == 3 * 32
+    assert len([e for e in got if e["type"] == "epoch"]) == 3
+    assert len(progress) <= 10 * elapsed + 10  # flushes at most ~10/s plus state changes
+
+
+class _ExplodingSpec(ModelSpec):
+    """A model whose loss is log(w) while w shrinks: NaN at the fourth step."""
+
+    name = "exploding"
+    family = "test"
+
+    @dataclasses.dataclass(frozen=True, kw_only=True)
+    class Config:
+        learning_rate: float = 0.3
+        fail: bool = False
+
+    def build(self, config, data_info):
+        import keras
+
+        class Exploding(keras.Model):
+            def __init__(self):
+                super().__init__()
+                self.w = self.add_weight((), initializer="ones")
+                self.latent_dim = 1
+
+            def call(self, x):
+                return x
+
+            def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None,
+                             training=True):
+                if config.fail:
+                    raise RuntimeError("the model raised on purpose")
+                return keras.ops.log(self.w) + 0.0 * keras.ops.mean(y_pred)
+
+        model = Exploding()
+        model.compile(optimizer=keras.optimizers.SGD(config.learning_rate))
+        return model
+
+
+def test_nan_stops_visibly_naming_the_part_and_step(tmp_path):
+    r = Run(_ExplodingSpec(), digits(64), epochs=50, batch_size=8, out=tmp_path / "nan")
+    r.start()
+    assert r.wait(60)
+    assert r.state == "stopped"
+    assert r.message == "stopped: nan in loss at step 4"
+    assert not (tmp_path / "nan" / "model.keras").exists()  # no NaN model written
+
+
+def test_a_raising_model_shows_its_error():
+    r = Run(_ExplodingSpec(), digits(64), {"fail": True}, epochs=1, batch_size=8)
+    events = r.subscribe()
+    r.start()
+    assert r.wait(60)
+    assert r.state == "failed"
+    assert "RuntimeError: the model raised on purpose" in r.message
+    assert "Traceback" in r.traceback and isinstance(r.error, RuntimeError)
+    final = None
+    while not events.empty():
+        final = events.get()
+    assert final["state"] == "failed" and "on purpose" in final["error"]
