@@ -1,5 +1,15 @@
-"""The gan plugin."""
+"""The GAN plugin: a DCGAN for images (a generator to decode and sample; it cannot encode).
+
+This module holds only the spec; Keras is imported when a model is built.
+"""
+
+from genwidgets import hookimpl
+from genwidgets_gan.spec import GANSpec
 
 
-def register_models():  # replaced when the plugin lands
-    return []
+@hookimpl
+def register_models():
+    return [GANSpec]
+
+
+__all__ = ["GANSpec", "register_models"]

@@ -1,0 +1,250 @@
+"""The GAN's Keras model: a stateless JAX train step with two optimizers."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import keras
+import numpy as np
+from keras import ops
+
+from genwidgets.spec import DataInfo
+from genwidgets_gan.nets import make_networks
+from genwidgets_gan.spec import GANSpec
+
+RATE_NAMES = ("learning_rate", "d_learning_rate", "g_learning_rate")
+
+
+class GANOptimizer(keras.optimizers.MultiOptimizer):
+    """One Adam for the discriminator's variables, one for the generator's.
+
+    ``learning_rate`` reads the generator's rate and sets both, so a trainer that only
+    knows ``model.optimizer.learning_rate`` still works. The GAN rebuilds this optimizer
+    from its own config when loaded (see ``GAN.compile_from_config``).
+    """
+
+    def __init__(self, d_optimizer, g_optimizer, d_variables, name="gan_optimizer"):
+        d_ids = {id(v) for v in d_variables}
+        super().__init__(_NetworkSelector(d_optimizer, g_optimizer, d_ids), name=name)
+        self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
+
+    @property
+    def learning_rate(self):
+        return self.g_optimizer.learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        self.d_optimizer.learning_rate = value
+        self.g_optimizer.learning_rate = value
+
+
+class _NetworkSelector:
+    """Pick the discriminator's optimizer for its variables, the generator's otherwise."""
+
+    def __init__(self, d_optimizer, g_optimizer, d_ids):
+        self.d_optimizer, self.g_optimizer, self.d_ids = d_optimizer, g_optimizer, d_ids
+
+    def values(self):
+        return [self.d_optimizer, self.g_optimizer]
+
+    def __call__(self, variable):
+        return self.d_optimizer if id(variable) in self.d_ids else self.g_optimizer
+
+
+@keras.saving.register_keras_serializable(package="genwidgets_gan")
+class GAN(keras.Model):
+    """A generator ``decode(z)`` trained against a discriminator; ``call(z)`` gives images."""
+
+    def __init__(self, config: dict, data_info: dict, **kwargs):
+        super().__init__(**kwargs)
+        self.gan_config = GANSpec.Config(**config)
+        self.gan_config.validate()
+        self.data_info = DataInfo.from_dict(data_info)
+        self.latent_dim = self.gan_config.latent_dim
+        self.modality = self.data_info.modality
+        self.generator, self.discriminator = make_networks(self.gan_config, self.data_info)
+        self.seed_generator = keras.random.SeedGenerator(self.gan_config.seed)
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
+        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+        self.built = True
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker, self.d_loss_tracker, self.g_loss_tracker]
+
+    def call(self, z, training=False):
+        return (self.generator(z, training=training) + 1.0) / 2.0
+
+    # -- compiling: two Adams, rebuilt from the config when loaded -------------
+    def compile_gan(self) -> None:
+        cfg = self.gan_config
+        adam = keras.optimizers.Adam
+        optimizer = GANOptimizer(
+            adam(cfg.d_rate, beta_1=cfg.beta_1, name="d_adam"),
+            adam(cfg.g_rate, beta_1=cfg.beta_1, name="g_adam"),
+            self.discriminator.trainable_variables,
+        )
+        self.compile(optimizer=optimizer)
+        self.optimizer.build(self.trainable_variables)
+
+    def get_compile_config(self):
+        return {"optimizer": "gan_optimizer"} if self.compiled else None
+
+    def compile_from_config(self, config):
+        self.compile_gan()
+
+    def set_hyper(self, name: str, value: float) -> None:
+        """Change a learning rate mid-run; the next compiled step uses it."""
+        if name not in RATE_NAMES:
+            raise ValueError(f"gan: expected one of {list(RATE_NAMES)}. Received: name={name!r}")
+        value = float(value)
+        if not value > 0:
+            raise ValueError(f"gan: {name} must be > 0. Received: {name}={value}")
+        if name in ("learning_rate", "d_learning_rate"):
+            self.optimizer.d_optimizer.learning_rate = value
+        if name in ("learning_rate", "g_learning_rate"):
+            self.optimizer.g_optimizer.learning_rate = value
+
+    # -- the stateless JAX train step -------------------------------------------
+    def train_step(self, state, data):
+        trainable, non_trainable, optimizer_vars, metrics_vars = state
+        x = keras.utils.unpack_x_y_sample_weight(data)[0]
+        real = ops.cast(x, "float32") * 2.0 - 1.0
+        n = real.shape[0]
+        at = _Positions(self)
+
+        with keras.StatelessScope(
+            state_mapping=[(self.seed_generator.state, non_trainable[at.seed])]
+        ) as scope:
+            z_d = keras.random.normal((n, self.latent_dim), seed=self.seed_generator)
+            z_g = keras.random.normal((n, self.latent_dim), seed=self.seed_generator)
+        seed_state = scope.get_current_value(self.seed_generator.state)
+
+        g_train, g_nt = at.take(trainable, at.g_train), at.take(non_trainable, at.g_nt)
+        d_train, d_nt = at.take(trainable, at.d_train), at.take(non_trainable, at.d_nt)
+        real_target = 1.0 - self.gan_config.label_smoothing
+
+        # 1. discriminator: real images -> real_target, generated ones -> 0
+        fake, g_nt = self.generator.stateless_call(g_train, g_nt, z_d, training=True)
+        both = ops.concatenate([real, ops.stop_gradient(fake)], axis=0)
+        targets = ops.concatenate([ops.full((n, 1), real_target), ops.zeros((n, 1))], axis=0)
+
+        def d_loss_fn(d_train, d_nt):
+            logits, d_nt = self.discriminator.stateless_call(d_train, d_nt, both, training=True)
+            return _bce(targets, logits), d_nt
+
+        (d_loss, d_nt), d_grads = jax.value_and_grad(d_loss_fn, has_aux=True)(d_train, d_nt)
+        d_opt_vars = at.take(optimizer_vars, at.d_opt)
+        d_train, d_opt_vars = self.optimizer.d_optimizer.stateless_apply(
+            d_opt_vars, d_grads, d_train)
+
+        # 2. generator: make the updated discriminator call its images real
+        def g_loss_fn(g_train, g_nt):
+            images, g_nt = self.generator.stateless_call(g_train, g_nt, z_g, training=True)
+            logits, _ = self.discriminator.stateless_call(d_train, d_nt, images, training=True)
+            return _bce(ops.ones((n, 1)), logits), g_nt
+
+        (g_loss, g_nt), g_grads = jax.value_and_grad(g_loss_fn, has_aux=True)(g_train, g_nt)
+        g_opt_vars = at.take(optimizer_vars, at.g_opt)
+        g_train, g_opt_vars = self.optimizer.g_optimizer.stateless_apply(
+            g_opt_vars, g_grads, g_train)
+
+        trainable = at.put(trainable, {**dict(zip(at.d_train, d_train)),
+                                       **dict(zip(at.g_train, g_train))})
+        non_trainable = at.put(non_trainable, {**dict(zip(at.d_nt, d_nt)),
+                                               **dict(zip(at.g_nt, g_nt)), at.seed: seed_state})
+        optimizer_vars = at.put(optimizer_vars, {
+            **dict(zip(at.d_opt, d_opt_vars)), **dict(zip(at.g_opt, g_opt_vars)),
+            at.iterations: optimizer_vars[at.iterations] + 1})
+
+        logs, new_metrics_vars, start = {}, [], 0
+        for metric, value in zip(self.metrics, (d_loss + g_loss, d_loss, g_loss)):
+            own = metrics_vars[start:start + len(metric.variables)]
+            own = metric.stateless_update_state(own, value)
+            logs[metric.name] = metric.stateless_result(own)
+            new_metrics_vars += own
+            start += len(metric.variables)
+        return logs, (trainable, non_trainable, optimizer_vars, new_metrics_vars)
+
+    # -- the protocol the widgets use (NumPy in, NumPy out) -----------------------
+    def decode(self, z, batch_size: int = 256) -> np.ndarray:
+        z = np.asarray(z, dtype="float32")
+        if z.ndim != 2 or z.shape[1] != self.latent_dim:
+            raise ValueError(
+                f"Expected latent vectors of shape (n, {self.latent_dim}). "
+                f"Received: z.shape={z.shape}"
+            )
+        images = _batched(self.generator, z, batch_size)
+        return np.clip((images + 1.0) / 2.0, 0.0, 1.0).astype("float32")
+
+    def sample(self, n: int, seed: int = 0, temperature: float = 1.0) -> np.ndarray:
+        """Decode ``n`` draws of z ~ N(0, I); ``temperature`` does not apply to images."""
+        rng = np.random.default_rng(seed)
+        return self.decode(rng.standard_normal((n, self.latent_dim)).astype("float32"))
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "config": dataclasses.asdict(self.gan_config),
+            "data_info": self.data_info.to_dict(),
+        }
+
+
+class _Positions:
+    """Where each network's variables sit in the model's flat state lists."""
+
+    def __init__(self, model: GAN):
+        def where(subset, full):
+            index = {id(v): i for i, v in enumerate(full)}
+            return [index[id(v)] for v in subset]
+
+        train, nt = model.trainable_variables, model.non_trainable_variables
+        opt = model.optimizer
+        self.g_train = where(model.generator.trainable_variables, train)
+        self.d_train = where(model.discriminator.trainable_variables, train)
+        self.g_nt = where(model.generator.non_trainable_variables, nt)
+        self.d_nt = where(model.discriminator.non_trainable_variables, nt)
+        self.seed = where([model.seed_generator.state], nt)[0]
+        self.d_opt = where(opt.d_optimizer.variables, opt.variables)
+        self.g_opt = where(opt.g_optimizer.variables, opt.variables)
+        self.iterations = where([opt.iterations], opt.variables)[0]
+        for name in ("g_train", "d_train"):  # each Adam was built in the model's order
+            if getattr(self, name) != sorted(getattr(self, name)):
+                raise RuntimeError(f"gan: {name} variables are out of the model's order")
+
+    @staticmethod
+    def take(values, positions):
+        return [values[i] for i in positions]
+
+    @staticmethod
+    def put(values, updates):
+        return [updates.get(i, v) for i, v in enumerate(values)]
+
+
+def _bce(targets, logits):
+    return ops.mean(ops.binary_crossentropy(targets, logits, from_logits=True))
+
+
+def _batched(net, x: np.ndarray, batch_size: int) -> np.ndarray:
+    """Run ``net`` in fixed-size batches (padding the last) so it compiles once."""
+    n = len(x)
+    if n == 0:
+        raise ValueError("Expected at least one latent vector. Received: an empty array")
+    size = min(batch_size, n)
+    out = []
+    for start in range(0, n, size):
+        chunk = x[start:start + size]
+        pad = size - len(chunk)
+        if pad:
+            chunk = np.concatenate([chunk, np.repeat(chunk[-1:], pad, axis=0)])
+        out.append(ops.convert_to_numpy(net.predict_on_batch(chunk))[: size - pad])
+    return np.concatenate(out)
+
+
+def build_gan(config, data_info: DataInfo) -> GAN:
+    config.validate()
+    model = GAN(dataclasses.asdict(config), data_info.to_dict(), name="gan")
+    model.compile_gan()
+    return model

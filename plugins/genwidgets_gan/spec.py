@@ -1,0 +1,82 @@
+"""What the GAN offers and its settings (no Keras import here)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Literal
+
+from genwidgets import ModelSpec
+
+
+class GANSpec(ModelSpec):
+    name = "gan"
+    family = "gan"
+    modalities = ("image",)
+    capabilities = frozenset({"decode", "sample"})  # a GAN has no encoder
+    description = (
+        "DCGAN: a generator (transposed convolutions with batch norm) against a "
+        "discriminator (strided convolutions with leaky ReLU), each with its own Adam. "
+        "It samples and decodes latent vectors but cannot encode images."
+    )
+    mutable = ("learning_rate", "d_learning_rate", "g_learning_rate")
+
+    @dataclasses.dataclass(frozen=True, kw_only=True)
+    class Config:
+        latent_dim: int = 64
+        # "auto" = conv (a DCGAN); "dense" = multilayer perceptrons for both networks
+        architecture: Literal["auto", "conv", "dense"] = "auto"
+        filters: int = 32  # conv: filters of the discriminator's first and the generator's last block
+        hidden: int = 256  # dense: width of the hidden layers
+        # Both networks' learning rate. d_learning_rate / g_learning_rate override it for
+        # one network; 0 means "same as learning_rate". Changing learning_rate mid-run
+        # sets both.
+        learning_rate: float = 2e-4
+        d_learning_rate: float = 0.0
+        g_learning_rate: float = 0.0
+        beta_1: float = 0.5  # Adam's first-moment decay, for both optimizers
+        label_smoothing: float = 0.0  # one-sided: the discriminator's target for real images is 1 - this
+        seed: int = 0
+
+        def validate(self) -> None:
+            for name in ("latent_dim", "filters", "hidden"):
+                value = getattr(self, name)
+                if value < 1:
+                    raise ValueError(f"gan: {name} must be >= 1. Received: {name}={value}")
+            if not self.learning_rate > 0:
+                raise ValueError(
+                    f"gan: learning_rate must be > 0. Received: learning_rate={self.learning_rate}"
+                )
+            for name in ("d_learning_rate", "g_learning_rate"):
+                value = getattr(self, name)
+                if not value >= 0:
+                    raise ValueError(
+                        f"gan: {name} must be >= 0 (0 = same as learning_rate). "
+                        f"Received: {name}={value}"
+                    )
+            if not 0.0 <= self.beta_1 < 1.0:
+                raise ValueError(f"gan: beta_1 must be in [0, 1). Received: beta_1={self.beta_1}")
+            if not 0.0 <= self.label_smoothing < 0.5:
+                raise ValueError(
+                    f"gan: label_smoothing must be in [0, 0.5). "
+                    f"Received: label_smoothing={self.label_smoothing}"
+                )
+
+        @property
+        def d_rate(self) -> float:
+            """The discriminator's learning rate at build time."""
+            return self.d_learning_rate or self.learning_rate
+
+        @property
+        def g_rate(self) -> float:
+            """The generator's learning rate at build time."""
+            return self.g_learning_rate or self.learning_rate
+
+    def build(self, config, data_info):
+        from genwidgets_gan.model import build_gan
+
+        return build_gan(config, data_info)
+
+    def custom_objects(self):
+        from genwidgets_gan.model import GAN
+
+        return {"GAN": GAN}
