@@ -174,3 +174,16 @@ def test_a_raising_model_shows_its_error():
     while not events.empty():
         final = events.get()
     assert final["state"] == "failed" and "on purpose" in final["error"]
+
+
+def test_start_after_stop_continues_the_step_count(run):
+    run.start()
+    wait_for(lambda: run.steps >= 8)
+    run.stop()
+    run.wait(30)
+    first = run.steps
+    run.start()
+    wait_for(lambda: run.steps >= first + 8, what="steps after restart")
+    run.stop()
+    run.wait(30)
+    assert [r["step"] for r in run.history] == list(range(1, run.steps + 1))

@@ -28,6 +28,7 @@ class Controller(keras.callbacks.Callback):
     # -- fit's loop --------------------------------------------------------
     def on_epoch_begin(self, epoch, logs=None):
         self.run._epoch = epoch
+        self._steps = {}  # batch index in this epoch -> the run's step number
 
     def on_train_batch_begin(self, batch, logs=None):
         run = self.run
@@ -44,16 +45,17 @@ class Controller(keras.callbacks.Callback):
         if run._steps_left is not None:
             run._steps_left -= 1
         run._dispatched += 1
+        self._steps[batch] = run._dispatched
 
     def on_epoch_end(self, epoch, logs=None):
         row = {"epoch": epoch + 1, "step": self.run._dispatched,
                **{k: float(v) for k, v in (logs or {}).items()}}
         self.run._record_epoch(row)
 
-    # -- Keras' callback thread ------------------------------------------
+    # -- Keras' callback threads (several, so rows may arrive out of order) ----
     def on_train_batch_end(self, batch, logs=None):
         run = self.run
-        row = {"step": len(run.history) + 1, "epoch": run._epoch + 1, "t": time.time()}
+        row = {"step": self._steps[batch], "epoch": run._epoch + 1, "t": time.time()}
         bad = None
         for key, value in (logs or {}).items():
             value = float(value)

@@ -90,6 +90,8 @@ class Run:
         self._pending: list[dict] = []
         self._last_flush = 0.0
         self._nan: str | None = None
+        self._nan_step: int | None = None
+        self._arrived: dict[int, dict] = {}
         self._thread: threading.Thread | None = None
         self._subscribers: list[queue.Queue] = []
         self._lock = threading.Lock()
@@ -108,7 +110,9 @@ class Run:
             _TRAINING.add(id(self.model))
             self._stop.clear()
             self._pause.clear()
-            self._nan = None
+            self._nan = self._nan_step = None
+            self._arrived.clear()
+            self._dispatched = len(self.history)  # a step that failed is not counted
             self._thread = threading.Thread(target=self._work, args=(epochs or self.epochs,),
                                             name="genwidgets-run", daemon=True)
             self._set_state("compiling", "compiling...")
@@ -163,6 +167,15 @@ class Run:
         self._requests.append((fn, future))
         self._notify()
         return future.result(timeout)
+
+    def preview(self, n: int = 16, seed: int = 0):
+        """Samples of the model as it is now: images (n, H, W, C), or a list of strings."""
+        if "sample" not in self.spec.capabilities:
+            return None
+        out = self.call(lambda model: model.sample(n, seed=seed))
+        if self.dataset.info.modality == "text" and self.dataset.tokenizer is not None:
+            return self.dataset.tokenizer.decode(out)
+        return out
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for the worker to end; True if it did."""
@@ -230,6 +243,8 @@ class Run:
         except BaseException as exc:  # shown in the panel and kept; never dies silently
             self.error, self.traceback = exc, traceback.format_exc()
             outcome = "failed"
+        if outcome != "failed":
+            self._settle()
         self._flush(force=True)
         if outcome == "finished" and self._nan:
             outcome = "stopped"
@@ -279,7 +294,14 @@ class Run:
                 raise RunError(f"{self.spec.name}: the model offers no set_hyper for {name!r}")
             self._emit({"type": "changed", name: value})
 
+    def _settle(self, timeout: float = 10.0) -> None:
+        """Wait until Keras' callback thread has recorded every dispatched batch."""
+        end = time.monotonic() + timeout
+        while len(self.history) < self._dispatched and time.monotonic() < end:
+            time.sleep(0.002)
+
     def _wait_while_paused(self, model) -> None:
+        self._settle()
         self._flush(force=True)
         self._set_state("paused", f"paused at step {self._dispatched}")
         with self._wake:
@@ -295,8 +317,13 @@ class Run:
             self._wake.notify_all()
 
     def _record_batch(self, row: dict) -> None:
-        self.history.append(row)
-        self._pending.append(row)
+        """Keep ``history`` in step order with no gap, whatever order rows arrive in."""
+        with self._flush_lock:
+            self._arrived[row["step"]] = row
+            while len(self.history) + 1 in self._arrived:
+                ready = self._arrived.pop(len(self.history) + 1)
+                self.history.append(ready)
+                self._pending.append(ready)
         if self.state == "compiling":
             self._set_state("running", "running")
         self._flush()
@@ -309,9 +336,11 @@ class Run:
         self._emit({"type": "epoch", **row})
 
     def _nan_stop(self, key: str, value: float, step: int) -> None:
-        if self._nan is None:
-            self._nan = f"stopped: {value} in {key} at step {step}"
-            self._stop.set()
+        with self._flush_lock:
+            if self._nan_step is None or step < self._nan_step:
+                self._nan_step = step
+                self._nan = f"stopped: {value} in {key} at step {step}"
+        self._stop.set()
 
     def _flush(self, force: bool = False) -> None:
         now = time.monotonic()
