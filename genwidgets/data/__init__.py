@@ -1,10 +1,33 @@
-"""Datasets: built-in loaders, tokenizers and validation (NumPy, scikit-learn; no Keras)."""
+"""Datasets: built-in loaders, tokenizers and validation (NumPy, scikit-learn; no Keras).
+
+The loaders are imported when first used (``from genwidgets.data import from_arrays``),
+so listing plugins does not import NumPy.
+"""
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from genwidgets.spec import Dataset
+
+_LAZY = {
+    "DataError": "validate",
+    "check_images": "validate",
+    "check_labels": "validate",
+    "check_texts": "validate",
+    "from_arrays": "arrays",
+    "load_digits": "images",
+    "load_mnist": "images",
+    "read_idx": "images",
+    "CharTokenizer": "text",
+    "load_text": "text",
+    "load_python_docs": "text",
+    "read_text_file": "text",
+    "split_text": "text",
+}
+
+__all__ = ["load_dataset", *_LAZY]
 
 
 def load_dataset(name: str, **options: Any) -> Dataset:
@@ -12,3 +35,9 @@ def load_dataset(name: str, **options: Any) -> Dataset:
     from genwidgets.plugins import get_registry
 
     return get_registry().dataset(name).load(**options)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -47,13 +47,13 @@ def register_datasets():
         DatasetSpec(
             "mnist", "image", _mnist,
             "MNIST 28x28 digits: IDX or .npz files from a path, else Keras' download",
-            {"path": "folder of IDX files or an .npz", "split": "train or test",
+            {"path": "folder of IDX files or an .npz", "split": "train, test or all",
              "limit": "use only the first N images"},
         ),
         DatasetSpec(
             "fashion_mnist", "image", _fashion_mnist,
             "Fashion-MNIST 28x28 clothes: IDX or .npz files from a path, else Keras' download",
-            {"path": "folder of IDX files or an .npz", "split": "train or test",
+            {"path": "folder of IDX files or an .npz", "split": "train, test or all",
              "limit": "use only the first N images"},
         ),
         DatasetSpec(

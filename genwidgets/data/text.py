@@ -1,0 +1,304 @@
+"""Text data: a character tokenizer, text files and lists of strings, and Python's own docs.
+
+Every text dataset holds int32 token ids of one fixed length (``seq_len``): the
+characters, then ``EOS``, then ``PAD`` (a fixed shape keeps the compiled step fixed).
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from genwidgets.data.validate import DataError, as_array, check_texts
+from genwidgets.spec import BOS, EOS, PAD, SPECIAL_TOKENS, UNK, DataInfo, Dataset
+
+MODES = ("line", "sentence")
+UNKNOWN_CHAR = "\ufffd"  # how decode() shows UNK
+_MIN_SEQ_LEN = 2
+
+
+class CharTokenizer:
+    """Characters to token ids and back. ``vocab`` starts with the special tokens."""
+
+    def __init__(self, vocab: Sequence[str]):
+        vocab = tuple(vocab)
+        n = len(SPECIAL_TOKENS)
+        if vocab[:n] != SPECIAL_TOKENS:
+            raise DataError(
+                f"Expected a vocab that starts with {SPECIAL_TOKENS}. "
+                f"Received: {vocab[:n]!r}...")
+        chars = vocab[n:]
+        if not all(isinstance(c, str) and len(c) == 1 for c in chars) or (
+                len(set(chars)) != len(chars)):
+            raise DataError(
+                f"Expected the vocab after the special tokens to be distinct single "
+                f"characters. Received: {chars[:20]!r}")
+        self.vocab: tuple[str, ...] = vocab
+        self._ids = {c: i for i, c in enumerate(vocab) if i >= n}
+
+    @classmethod
+    def fit(cls, texts: Sequence[str], max_vocab: int | None = None) -> CharTokenizer:
+        """A tokenizer for ``texts``: chars by frequency (most first), ties by char.
+
+        ``max_vocab`` caps the vocab size, special tokens included; rarer chars become UNK.
+        """
+        texts = check_texts(texts)
+        counts = collections.Counter()
+        for t in texts:
+            counts.update(t)
+        chars = sorted(counts, key=lambda c: (-counts[c], c))
+        if max_vocab is not None:
+            least = len(SPECIAL_TOKENS) + 1
+            if not isinstance(max_vocab, int) or isinstance(max_vocab, bool) or (
+                    max_vocab < least):
+                raise DataError(
+                    f"Expected max_vocab to be an integer >= {least} (the {least - 1} special "
+                    f"tokens and a character) or None. Received: max_vocab={max_vocab!r}")
+            chars = chars[:max_vocab - len(SPECIAL_TOKENS)]
+        return cls(SPECIAL_TOKENS + tuple(chars))
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.vocab)
+
+    def __len__(self) -> int:
+        return len(self.vocab)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CharTokenizer) and other.vocab == self.vocab
+
+    def __hash__(self) -> int:
+        return hash(self.vocab)
+
+    def __repr__(self) -> str:
+        return f"CharTokenizer(vocab_size={len(self.vocab)})"
+
+    def encode(self, texts: str | Sequence[str], seq_len: int) -> np.ndarray:
+        """Token ids, int32 of shape (N, seq_len): chars (at most seq_len - 1), EOS, PAD..."""
+        seq_len = check_seq_len(seq_len)
+        if isinstance(texts, str):
+            texts = [texts]
+        if not isinstance(texts, (list, tuple)):
+            raise DataError(
+                f"Expected a str or a list of str to encode. Received: {type(texts).__name__}")
+        for i, t in enumerate(texts):
+            if not isinstance(t, str):
+                raise DataError(f"Expected a str or a list of str to encode. Received: "
+                                f"texts[{i}] of type {type(t).__name__}")
+        out = np.full((len(texts), seq_len), PAD, dtype=np.int32)
+        get = self._ids.get
+        for row, text in enumerate(texts):
+            ids = [get(c, UNK) for c in text[:seq_len - 1]]
+            ids.append(EOS)
+            out[row, :len(ids)] = ids
+        return out
+
+    def decode(self, ids: Any) -> list[str]:
+        """Strings from token ids of shape (seq_len,) or (N, seq_len): stops at EOS,
+        skips PAD and BOS, shows UNK as U+FFFD."""
+        form = "Expected integer token ids of shape (seq_len,) or (N, seq_len)"
+        arr = as_array(ids, "ids", form)
+        if arr.dtype.kind not in "biuf" or arr.ndim not in (1, 2):
+            raise DataError(f"{form}. Received: array of shape {arr.shape}, dtype {arr.dtype}")
+        if arr.dtype.kind == "f" and not np.all(np.isfinite(arr) & (arr == np.round(arr))):
+            raise DataError(f"{form}. Received: {arr.dtype} values that are not whole numbers")
+        lo, hi = (arr.min().item(), arr.max().item()) if arr.size else (0, 0)
+        if lo < 0 or hi >= len(self.vocab):
+            raise DataError(
+                f"Expected token ids in [0, {len(self.vocab)}) for this vocab. Received: ids "
+                f"in [{lo:g}, {hi:g}]. Was the model built for another dataset?")
+        arr = arr.astype(np.int64)
+        rows = arr[None] if arr.ndim == 1 else arr
+        vocab = self.vocab
+        out = []
+        for row in rows.tolist():
+            chars = []
+            for i in row:
+                if i == EOS:
+                    break
+                if i == PAD or i == BOS:
+                    continue
+                chars.append(UNKNOWN_CHAR if i == UNK else vocab[i])
+            out.append("".join(chars))
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "char", "vocab": list(self.vocab)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> CharTokenizer:
+        if not isinstance(d, Mapping) or d.get("type") != "char" or not isinstance(
+                d.get("vocab"), (list, tuple)):
+            raise DataError(
+                f"Expected a dict like {{'type': 'char', 'vocab': [...]}} from "
+                f"CharTokenizer.to_dict(). Received: {str(d)[:80]}")
+        return cls(d["vocab"])
+
+
+def check_seq_len(seq_len: Any) -> int:
+    if isinstance(seq_len, bool) or not isinstance(seq_len, (int, np.integer)) or (
+            seq_len < _MIN_SEQ_LEN):
+        raise DataError(
+            f"Expected seq_len to be an integer >= {_MIN_SEQ_LEN} (characters plus the end "
+            f"token). Received: seq_len={seq_len!r}")
+    return int(seq_len)
+
+
+def _check_limit(limit: Any) -> int | None:
+    if limit is not None and (isinstance(limit, bool) or not isinstance(
+            limit, (int, np.integer)) or limit < 1):
+        raise DataError(f"Expected limit to be a positive integer or None. Received: {limit!r}")
+    return None if limit is None else int(limit)
+
+
+def split_text(text: str, mode: str = "line") -> list[str]:
+    """Items of ``text``: its non-blank lines (stripped), or its sentences.
+
+    Sentences end at ``.``, ``!`` or ``?`` (and a closing quote or bracket) followed by
+    whitespace, or at a blank line; whitespace inside a sentence becomes one space.
+    """
+    if mode not in MODES:
+        raise DataError(f"Expected mode to be one of {MODES}. Received: mode={mode!r}")
+    if not isinstance(text, str):
+        raise DataError(f"Expected text as a str. Received: {type(text).__name__}")
+    if mode == "line":
+        return [line.strip() for line in text.splitlines() if line.strip()]
+    out = []
+    for para in re.split(r"\n\s*\n", text):
+        para = " ".join(para.split())
+        out.extend(s for s in _SENTENCE_END.split(para) if s)
+    return out
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[.!?][\"')\]])\s+")
+
+
+def read_text_file(path: str | Path) -> str:
+    """The text of a UTF-8 file (a BOM is dropped), or DataError saying where it is not UTF-8."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"Expected a text file. Received: path={str(path)!r}, which does not "
+                        f"exist. Check the spelling and the current folder ({Path.cwd()}).")
+    if path.is_dir():
+        raise DataError(f"Expected a text file. Received: path={str(path)!r}, a folder. "
+                        f"Pass one file inside it.")
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise DataError(
+            f"Expected a UTF-8 text file. Received: {str(path)!r}, which is not UTF-8: byte "
+            f"0x{data[e.start]:02x} at byte offset {e.start} (line {line}: {e.reason}). "
+            f"Fix: re-save the file as UTF-8 (in an editor: 'Save with encoding UTF-8'; or "
+            f"iconv -f latin1 -t utf-8 in.txt > out.txt).") from None
+
+
+def default_seq_len(texts: Sequence[str]) -> int:
+    """The 95th percentile of lengths plus the end token, between 8 and 128."""
+    p95 = float(np.percentile([len(t) for t in texts], 95))
+    return max(8, min(128, math.ceil(p95) + 1))
+
+
+def text_dataset(items: Sequence[str], seq_len: int, name: str) -> Dataset:
+    """Fit a tokenizer on ``items`` (cut to seq_len - 1 chars) and encode them."""
+    items = [t[:seq_len - 1] for t in items]
+    tokenizer = CharTokenizer.fit(items)
+    x = tokenizer.encode(items, seq_len)
+    info = DataInfo(name=name, modality="text", shape=(seq_len,), n_items=len(items),
+                    vocab=tokenizer.vocab)
+    return Dataset(x=x, info=info, y=None, tokenizer=tokenizer)
+
+
+def _too_short(items: list[str], mode: str, where: str, fix: str) -> None:
+    if len(items) < 2:
+        unit = "lines" if mode == "line" else "sentences"
+        raise DataError(
+            f"Expected at least 2 non-blank {unit} of text (too-short text). Received: "
+            f"{len(items)} from {where}. Fix: {fix}.")
+
+
+def load_text(path: str | Path | None = None, texts: Sequence[str] | None = None,
+              mode: str = "line", seq_len: int | None = None,
+              limit: int | None = None) -> Dataset:
+    """Text from a UTF-8 file (``path``) or a list of strings (``texts``), one item per
+    line or sentence, blank items dropped, encoded to ``seq_len`` token ids each."""
+    if (path is None) == (texts is None):
+        raise DataError(
+            "Expected exactly one of path= (a UTF-8 text file) or texts= (a list of strings). "
+            f"Received: {'both' if path is not None else 'neither'}. "
+            "Example: load_text(path='poems.txt') or load_text(texts=['a cat', 'a dog'])")
+    if mode not in MODES:
+        raise DataError(f"Expected mode to be one of {MODES}. Received: mode={mode!r}")
+    limit = _check_limit(limit)
+    if seq_len is not None:
+        seq_len = check_seq_len(seq_len)
+    if path is not None:
+        source: Iterable[str] = [read_text_file(path)]
+        where = f"the file {str(path)!r}"
+    else:
+        source = check_texts(texts)
+        where = f"{len(source)} string(s)"
+    items = [item for t in source for item in split_text(t, mode)]
+    if limit is not None:
+        items = items[:limit]
+    if limit is not None and limit < 2:
+        fix = f"raise limit (now {limit})"
+    else:
+        other = "'sentence' to split long lines" if mode == "line" else "'line'"
+        fix = f"add more text, or use mode={other}"
+    _too_short(items, mode, where, fix)
+    return text_dataset(items, seq_len or default_seq_len(items), "text")
+
+
+def load_python_docs(mode: str = "sentence", seq_len: int = 64,
+                     limit: int | None = None) -> Dataset:
+    """Sentences (or lines) from Python's own help pages (``pydoc_data.topics``): offline.
+
+    Headings and code are dropped; whitespace is collapsed; a sentence must read like
+    prose (a capital first, a full stop last). Keeps printable ASCII items of 20 to
+    seq_len - 1 characters, each once, in the order of the sorted topic names.
+    """
+    from pydoc_data.topics import topics
+
+    if mode not in MODES:
+        raise DataError(f"Expected mode to be one of {MODES}. Received: mode={mode!r}")
+    seq_len = check_seq_len(seq_len)
+    limit = _check_limit(limit)
+    seen: dict[str, None] = {}
+    for key in sorted(topics):
+        for item in split_text(_drop_headings(topics[key]), mode):
+            item = " ".join(item.split())
+            if (_MIN_DOC_CHARS <= len(item) < seq_len and _PRINTABLE.fullmatch(item)
+                    and not _CODE.search(item)
+                    and (mode == "line" or _PROSE.fullmatch(item))):
+                seen.setdefault(item)
+    items = list(seen)[:limit]
+    fix = (f"raise limit (now {limit})" if limit is not None and limit < 2
+           else f"raise seq_len above {_MIN_DOC_CHARS} (e.g. 64)")
+    _too_short(items, mode, f"Python's docs with seq_len={seq_len}", fix)
+    return text_dataset(items, seq_len, "python_docs")
+
+
+_MIN_DOC_CHARS = 20
+_PRINTABLE = re.compile(r"[ -~]+")
+_CODE = re.compile(r">>>|::=|\.\.\.|\|")
+_PROSE = re.compile(r"[A-Z\"*][ -~]*[a-z0-9)\"'*][.!?]")
+_UNDERLINE = re.compile(r"\s*[*=\-~^]{3,}\s*")
+
+
+def _drop_headings(text: str) -> str:
+    """Blank out reST-style headings (a line underlined with ***, ===, --- or ~~~)."""
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if _UNDERLINE.fullmatch(line):
+            lines[i] = ""
+            if i and lines[i - 1].strip():
+                lines[i - 1] = ""
+    return "\n".join(lines)
