@@ -57,8 +57,7 @@ def test_the_gan_cannot_encode_and_says_so():
     spec = GANSpec()
     assert spec.capabilities == frozenset({"decode", "sample"})
     assert spec.modalities == ("image",)
-    model = build()
-    assert not hasattr(model, "encode")
+    assert not hasattr(GAN, "encode")
     text = DataInfo(name="t", modality="text", shape=(12,), n_items=4, vocab=("<pad>", "a"))
     with pytest.raises(ValueError, match="expected images"):
         spec.build(spec.Config(), text)
@@ -74,6 +73,25 @@ def test_config_rates_and_their_errors():
     assert float(model.optimizer.g_optimizer.learning_rate.numpy()) == pytest.approx(2e-4)
     with pytest.raises(ValueError, match="Received: name='beta'"):
         model.set_hyper("beta", 1.0)
+
+
+def test_mid_run_rates_follow_the_config_rule():
+    model = build(d_learning_rate=3e-4)
+
+    def rates():
+        opt = model.optimizer
+        return (pytest.approx(float(opt.d_optimizer.learning_rate.numpy())),
+                pytest.approx(float(opt.g_optimizer.learning_rate.numpy())))
+
+    model.set_hyper("learning_rate", 1e-3)  # the discriminator keeps its own rate
+    assert rates() == (3e-4, 1e-3)
+    model.set_hyper("d_learning_rate", 0.0)  # 0: back to learning_rate
+    assert rates() == (1e-3, 1e-3)
+    model.set_hyper("g_learning_rate", 5e-5)
+    assert rates() == (1e-3, 5e-5)
+    assert model.get_config()["config"]["g_learning_rate"] == 5e-5
+    with pytest.raises(ValueError, match="must be >= 0"):
+        model.set_hyper("learning_rate", -1.0)
 
 
 def test_one_epoch_trains_both_networks_and_logs_both_losses():
@@ -92,6 +110,19 @@ def test_one_epoch_trains_both_networks_and_logs_both_losses():
     assert int(model.optimizer.g_optimizer.iterations.numpy()) == 4
     # z is drawn through the model's seed generator, so its state moved
     assert not np.array_equal(seed0, model.seed_generator.state.numpy())
+
+
+def test_validation_reports_both_losses_and_updates_nothing():
+    x, _ = digits()
+    model = build()
+    logs = model.fit(x[:32], batch_size=16, epochs=1, verbose=0,
+                     validation_data=(x[32:],)).history
+    assert {"val_loss", "val_d_loss", "val_g_loss"} <= set(logs)
+    g0, d0 = weights(model.generator), weights(model.discriminator)
+    scores = model.evaluate(x, batch_size=16, verbose=0, return_dict=True)
+    assert np.isfinite(scores["d_loss"]) and np.isfinite(scores["g_loss"])
+    assert moved(g0, weights(model.generator)) == 0.0
+    assert moved(d0, weights(model.discriminator)) == 0.0
 
 
 class FreezeAfterFirstBatch(keras.callbacks.Callback):
@@ -144,6 +175,7 @@ def test_reload_keeps_rates_and_optimizer_state_and_trains_on(tmp_path):
     assert float(again.optimizer.g_optimizer.learning_rate.numpy()) == pytest.approx(5e-4)
     assert float(again.optimizer.d_optimizer.learning_rate.numpy()) == pytest.approx(2e-4)
     assert int(again.optimizer.g_optimizer.iterations.numpy()) == 4
+    assert again.gan_config.g_learning_rate == 5e-4
     z = np.random.default_rng(1).standard_normal((5, 4)).astype("float32")
     np.testing.assert_allclose(again.decode(z), model.decode(z), atol=1e-6)
     logs = again.fit(x, batch_size=16, epochs=1, verbose=0).history

@@ -58,8 +58,7 @@ class GAN(keras.Model):
 
     def __init__(self, config: dict, data_info: dict, **kwargs):
         super().__init__(**kwargs)
-        self.gan_config = GANSpec.Config(**config)
-        self.gan_config.validate()
+        self.gan_config = GANSpec.Config(**config)  # build_gan validated it
         self.data_info = DataInfo.from_dict(data_info)
         self.latent_dim = self.gan_config.latent_dim
         self.modality = self.data_info.modality
@@ -96,56 +95,39 @@ class GAN(keras.Model):
         self.compile_gan()
 
     def set_hyper(self, name: str, value: float) -> None:
-        """Change a learning rate mid-run; the next compiled step uses it."""
+        """Change a learning rate mid-run; the next compiled step uses it.
+
+        Same rule as the Config: each network runs at its own rate if set (> 0), else at
+        ``learning_rate``. The new values are saved with the model.
+        """
         if name not in RATE_NAMES:
             raise ValueError(f"gan: expected one of {list(RATE_NAMES)}. Received: name={name!r}")
         value = float(value)
-        if not value > 0:
-            raise ValueError(f"gan: {name} must be > 0. Received: {name}={value}")
-        if name in ("learning_rate", "d_learning_rate"):
-            self.optimizer.d_optimizer.learning_rate = value
-        if name in ("learning_rate", "g_learning_rate"):
-            self.optimizer.g_optimizer.learning_rate = value
+        if not value >= 0:
+            raise ValueError(f"gan: {name} must be >= 0. Received: {name}={value}")
+        self.gan_config = dataclasses.replace(self.gan_config, **{name: value})
+        self.optimizer.d_optimizer.learning_rate = self.gan_config.d_rate
+        self.optimizer.g_optimizer.learning_rate = self.gan_config.g_rate
 
-    # -- the stateless JAX train step -------------------------------------------
+    # -- the stateless JAX steps ------------------------------------------------
     def train_step(self, state, data):
         trainable, non_trainable, optimizer_vars, metrics_vars = state
-        x = keras.utils.unpack_x_y_sample_weight(data)[0]
-        real = ops.cast(x, "float32") * 2.0 - 1.0
+        real, at = self._real(data), _Positions(self)
         n = real.shape[0]
-        at = _Positions(self)
-
-        with keras.StatelessScope(
-            state_mapping=[(self.seed_generator.state, non_trainable[at.seed])]
-        ) as scope:
-            z_d = keras.random.normal((n, self.latent_dim), seed=self.seed_generator)
-            z_g = keras.random.normal((n, self.latent_dim), seed=self.seed_generator)
-        seed_state = scope.get_current_value(self.seed_generator.state)
-
+        (z_d, z_g), seed_state = self._draw_z(non_trainable[at.seed], n, 2)
         g_train, g_nt = at.take(trainable, at.g_train), at.take(non_trainable, at.g_nt)
         d_train, d_nt = at.take(trainable, at.d_train), at.take(non_trainable, at.d_nt)
-        real_target = 1.0 - self.gan_config.label_smoothing
 
-        # 1. discriminator: real images -> real_target, generated ones -> 0
+        # 1. discriminator: real images -> 1 - label_smoothing, generated ones -> 0
         fake, g_nt = self.generator.stateless_call(g_train, g_nt, z_d, training=True)
-        both = ops.concatenate([real, ops.stop_gradient(fake)], axis=0)
-        targets = ops.concatenate([ops.full((n, 1), real_target), ops.zeros((n, 1))], axis=0)
-
-        def d_loss_fn(d_train, d_nt):
-            logits, d_nt = self.discriminator.stateless_call(d_train, d_nt, both, training=True)
-            return _bce(targets, logits), d_nt
-
+        d_loss_fn = self._d_loss_fn(real, ops.stop_gradient(fake))
         (d_loss, d_nt), d_grads = jax.value_and_grad(d_loss_fn, has_aux=True)(d_train, d_nt)
         d_opt_vars = at.take(optimizer_vars, at.d_opt)
         d_train, d_opt_vars = self.optimizer.d_optimizer.stateless_apply(
             d_opt_vars, d_grads, d_train)
 
         # 2. generator: make the updated discriminator call its images real
-        def g_loss_fn(g_train, g_nt):
-            images, g_nt = self.generator.stateless_call(g_train, g_nt, z_g, training=True)
-            logits, _ = self.discriminator.stateless_call(d_train, d_nt, images, training=True)
-            return _bce(ops.ones((n, 1)), logits), g_nt
-
+        g_loss_fn = self._g_loss_fn(d_train, d_nt, z_g, training=True)
         (g_loss, g_nt), g_grads = jax.value_and_grad(g_loss_fn, has_aux=True)(g_train, g_nt)
         g_opt_vars = at.take(optimizer_vars, at.g_opt)
         g_train, g_opt_vars = self.optimizer.g_optimizer.stateless_apply(
@@ -158,15 +140,66 @@ class GAN(keras.Model):
         optimizer_vars = at.put(optimizer_vars, {
             **dict(zip(at.d_opt, d_opt_vars)), **dict(zip(at.g_opt, g_opt_vars)),
             at.iterations: optimizer_vars[at.iterations] + 1})
+        logs, metrics_vars = self._log(metrics_vars, d_loss, g_loss)
+        return logs, (trainable, non_trainable, optimizer_vars, metrics_vars)
 
-        logs, new_metrics_vars, start = {}, [], 0
+    def test_step(self, state, data):
+        """Both losses on held-out images, nothing updated but the seed (for ``val_*``)."""
+        trainable, non_trainable, metrics_vars = state
+        real, at = self._real(data), _Positions(self)
+        (z,), seed_state = self._draw_z(non_trainable[at.seed], real.shape[0], 1)
+        g_train, g_nt = at.take(trainable, at.g_train), at.take(non_trainable, at.g_nt)
+        d_train, d_nt = at.take(trainable, at.d_train), at.take(non_trainable, at.d_nt)
+        fake, _ = self.generator.stateless_call(g_train, g_nt, z, training=False)
+        d_loss, _ = self._d_loss_fn(real, fake, training=False)(d_train, d_nt)
+        g_loss, _ = self._g_loss_fn(d_train, d_nt, z, training=False)(g_train, g_nt)
+        logs, metrics_vars = self._log(metrics_vars, d_loss, g_loss)
+        non_trainable = at.put(non_trainable, {at.seed: seed_state})
+        return logs, (trainable, non_trainable, metrics_vars)
+
+    @staticmethod
+    def _real(data):
+        x = keras.utils.unpack_x_y_sample_weight(data)[0]
+        return ops.cast(x, "float32") * 2.0 - 1.0  # the generator's tanh range
+
+    def _draw_z(self, seed_state, n: int, count: int):
+        """``count`` batches of z ~ N(0, I) from the model's seed generator, statelessly."""
+        with keras.StatelessScope(state_mapping=[(self.seed_generator.state, seed_state)]) as s:
+            zs = [keras.random.normal((n, self.latent_dim), seed=self.seed_generator)
+                  for _ in range(count)]
+        return zs, s.get_current_value(self.seed_generator.state)
+
+    def _d_loss_fn(self, real, fake, training=True):
+        n = real.shape[0]
+        both = ops.concatenate([real, fake], axis=0)
+        real_target = 1.0 - self.gan_config.label_smoothing
+        targets = ops.concatenate([ops.full((n, 1), real_target), ops.zeros((n, 1))], axis=0)
+
+        def d_loss_fn(d_train, d_nt):
+            logits, d_nt = self.discriminator.stateless_call(
+                d_train, d_nt, both, training=training)
+            return _bce(targets, logits), d_nt
+
+        return d_loss_fn
+
+    def _g_loss_fn(self, d_train, d_nt, z, training=True):
+        def g_loss_fn(g_train, g_nt):
+            images, g_nt = self.generator.stateless_call(g_train, g_nt, z, training=training)
+            logits, _ = self.discriminator.stateless_call(
+                d_train, d_nt, images, training=training)
+            return _bce(ops.ones((z.shape[0], 1)), logits), g_nt
+
+        return g_loss_fn
+
+    def _log(self, metrics_vars, d_loss, g_loss):
+        logs, updated, start = {}, [], 0
         for metric, value in zip(self.metrics, (d_loss + g_loss, d_loss, g_loss)):
             own = metrics_vars[start:start + len(metric.variables)]
             own = metric.stateless_update_state(own, value)
             logs[metric.name] = metric.stateless_result(own)
-            new_metrics_vars += own
+            updated += own
             start += len(metric.variables)
-        return logs, (trainable, non_trainable, optimizer_vars, new_metrics_vars)
+        return logs, updated
 
     # -- the protocol the widgets use (NumPy in, NumPy out) -----------------------
     def decode(self, z, batch_size: int = 256) -> np.ndarray:

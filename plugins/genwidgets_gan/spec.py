@@ -28,8 +28,8 @@ class GANSpec(ModelSpec):
         filters: int = 32  # conv: filters of the discriminator's first and the generator's last block
         hidden: int = 256  # dense: width of the hidden layers
         # Both networks' learning rate. d_learning_rate / g_learning_rate override it for
-        # one network; 0 means "same as learning_rate". Changing learning_rate mid-run
-        # sets both.
+        # one network; 0 means "same as learning_rate". The same rule holds mid-run:
+        # changing learning_rate moves every network that has no rate of its own.
         learning_rate: float = 2e-4
         d_learning_rate: float = 0.0
         g_learning_rate: float = 0.0
