@@ -1,5 +1,15 @@
-"""The vae plugin."""
+"""The variational autoencoder plugin: images (Bernoulli decoder) and sentences (Bowman et al.).
+
+This module holds only the spec; Keras is imported when a model is built.
+"""
+
+from genwidgets import hookimpl
+from genwidgets_vae.spec import VAESpec
 
 
-def register_models():  # replaced when the plugin lands
-    return []
+@hookimpl
+def register_models():
+    return [VAESpec]
+
+
+__all__ = ["VAESpec", "register_models"]

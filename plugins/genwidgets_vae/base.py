@@ -1,0 +1,150 @@
+"""What image and text VAEs share: the KL term, its schedule, mutable settings, encode."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import keras
+import numpy as np
+from keras import ops
+
+from genwidgets.spec import DataInfo
+from genwidgets_vae.spec import HYPER_SETTINGS, VAESpec, check_hyper
+
+
+class VAEBase(keras.Model):
+    """A Gaussian-latent VAE. Subclasses set ``self.encoder`` (x -> [mean, log_var]) and
+    implement ``call`` (returning ``(logits, mean, log_var)``), ``reconstruction_loss`` and
+    ``decode``.
+
+    The loss per item is ``reconstruction + w * KL`` with ``w = beta * min(1, step /
+    kl_anneal_steps)``; ``beta``, the schedule, ``word_dropout`` and ``free_bits`` live in
+    non-trainable variables, so :meth:`set_hyper` changes them mid-run without a recompile.
+    """
+
+    use_free_bits = False  # text VAEs turn it on
+
+    def __init__(self, config: dict, data_info: dict, **kwargs):
+        super().__init__(**kwargs)
+        self.vae_config = VAESpec.Config(**config)
+        self.data_info = DataInfo.from_dict(data_info)
+        self.latent_dim = self.vae_config.latent_dim
+        self.modality = self.data_info.modality
+        self.seed_generator = keras.random.SeedGenerator(self.vae_config.seed)
+        self.hyper = {
+            name: self.add_weight((), initializer=keras.initializers.Constant(
+                float(getattr(self.vae_config, name))), trainable=False, name=name)
+            for name in HYPER_SETTINGS
+        }
+        self.kl_step = self.add_weight((), initializer="zeros", trainable=False,
+                                       name="kl_step")
+        self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
+        self.kl_tracker = keras.metrics.Mean(name="kl")
+
+    # -- mutable settings ----------------------------------------------------
+    def set_hyper(self, name: str, value) -> None:
+        """Change ``learning_rate`` or a KL setting; the compiled step sees it next batch."""
+        number = check_hyper(name, value)
+        if name == "learning_rate":
+            self.optimizer.learning_rate.assign(number)
+        else:
+            self.hyper[name].assign(number)
+        cast = int if isinstance(getattr(self.vae_config, name), int) else float
+        self.vae_config = dataclasses.replace(self.vae_config, **{name: cast(number)})
+
+    def kl_weight(self, step=None):
+        """The KL term's weight at ``step`` (default: the current training step)."""
+        step = self.kl_step if step is None else step
+        anneal = self.hyper["kl_anneal_steps"]
+        ramp = ops.minimum(1.0, (step + 1.0) / ops.maximum(anneal, 1.0))
+        return self.hyper["beta"] * ops.where(anneal > 0, ramp, 1.0)
+
+    # -- the loss ------------------------------------------------------------
+    def reparameterize(self, mean, log_var):
+        eps = keras.random.normal(ops.shape(mean), seed=self.seed_generator)
+        return mean + ops.exp(0.5 * log_var) * eps
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        logits, mean, log_var = y_pred
+        reconstruction = ops.mean(self.reconstruction_loss(x, logits))
+        kl_dims = 0.5 * (ops.exp(log_var) + ops.square(mean) - 1.0 - log_var)
+        kl = ops.mean(ops.sum(kl_dims, axis=-1))
+        if self.use_free_bits:
+            # Kingma et al. 2016: each dimension's batch-mean KL costs at least free_bits.
+            kl_term = ops.sum(ops.maximum(ops.mean(kl_dims, axis=0), self.hyper["free_bits"]))
+        else:
+            kl_term = kl
+        loss = reconstruction + self.kl_weight() * kl_term
+        if training:
+            self.kl_step.assign(self.kl_step + 1.0)
+        self.reconstruction_tracker.update_state(reconstruction)
+        self.kl_tracker.update_state(kl)
+        if self.losses:
+            loss = loss + ops.sum(self.losses)
+        return loss
+
+    # -- the protocol the widgets use (NumPy in, NumPy out) ------------------
+    def encode(self, x, batch_size: int = 256) -> np.ndarray:
+        """The posterior mean of each item."""
+        return batched(lambda chunk: self.encoder.predict_on_batch(chunk)[0],
+                       np.asarray(x), batch_size)
+
+    def check_latents(self, z) -> np.ndarray:
+        z = np.asarray(z, dtype="float32")
+        if z.ndim != 2 or z.shape[1] != self.latent_dim:
+            raise ValueError(
+                f"Expected latent vectors of shape (n, {self.latent_dim}). "
+                f"Received: z.shape={z.shape}"
+            )
+        return z
+
+    def prior_draws(self, n: int, seed: int) -> tuple[np.ndarray, np.random.Generator]:
+        if int(n) < 1:
+            raise ValueError(f"Expected n >= 1 samples. Received: n={n}")
+        rng = np.random.default_rng(seed)
+        return rng.standard_normal((int(n), self.latent_dim)).astype("float32"), rng
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "config": dataclasses.asdict(self.vae_config),
+            "data_info": self.data_info.to_dict(),
+        }
+
+
+def batched(fn, x, batch_size: int) -> np.ndarray:
+    """Apply ``fn`` in fixed-size batches so it compiles for few shapes.
+
+    ``x`` is an array or a tuple of arrays of the same length (``fn`` gets the same
+    structure). Batches are ``batch_size`` items, or the next power of two above ``n`` when
+    fewer; the last is padded by repeating its final item.
+    """
+    arrays = tuple(np.asarray(a) for a in x) if isinstance(x, tuple) else (np.asarray(x),)
+    n = len(arrays[0])
+    if n == 0:
+        raise ValueError("Expected at least one item. Received: an empty array")
+    size = min(batch_size, 1 << (n - 1).bit_length())
+    out = []
+    for start in range(0, n, size):
+        chunks = [a[start:start + size] for a in arrays]
+        pad = size - len(chunks[0])
+        if pad:
+            chunks = [np.concatenate([c, np.repeat(c[-1:], pad, axis=0)]) for c in chunks]
+        result = fn(tuple(chunks) if isinstance(x, tuple) else chunks[0])
+        out.append(ops.convert_to_numpy(result)[: size - pad])
+    return np.concatenate(out)
+
+
+def build_vae(config, data_info: DataInfo) -> VAEBase:
+    config.validate()
+    if data_info.modality == "text":
+        from genwidgets_vae.text import TextVAE as cls
+    elif data_info.modality == "image":
+        from genwidgets_vae.image import ImageVAE as cls
+    else:
+        raise ValueError(
+            f"vae: expected image or text data. Received: modality={data_info.modality!r}"
+        )
+    model = cls(dataclasses.asdict(config), data_info.to_dict(), name="vae")
+    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate))
+    return model

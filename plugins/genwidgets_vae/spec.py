@@ -1,0 +1,90 @@
+"""What the VAE offers and its settings (no Keras import here)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Literal
+
+from genwidgets import ModelSpec
+
+# Settings a running training may change; all but learning_rate go through
+# ``model.set_hyper(name, value)`` into non-trainable variables the compiled step reads.
+HYPER_SETTINGS = ("beta", "kl_anneal_steps", "word_dropout", "free_bits")
+
+
+class VAESpec(ModelSpec):
+    name = "vae"
+    family = "vae"
+    modalities = ("image", "text")
+    description = (
+        "Variational autoencoder with a Gaussian latent. Images: Bernoulli decoder over "
+        "pixels, dense or convolutional networks. Text: a sentence VAE (Bowman et al. 2016), "
+        "a GRU encoder and a GRU decoder conditioned on z, with KL annealing, word dropout "
+        "and free bits against posterior collapse. Samples decode draws from N(0, I)."
+    )
+    mutable = ("learning_rate", *HYPER_SETTINGS)
+
+    @dataclasses.dataclass(frozen=True, kw_only=True)
+    class Config:
+        latent_dim: int = 16
+        # images: "auto" = conv for images of 16 px and more on an accelerator, dense on CPU
+        # (XLA's CPU convolutions are slow) and for tiny images
+        architecture: Literal["auto", "conv", "dense"] = "auto"
+        hidden: int = 512  # images: width of the dense layers
+        depth: int = 2  # images, dense: hidden layers in the encoder and in the decoder
+        filters: int = 32  # images, conv: filters of the first conv layer
+        rnn_units: int = 256  # text: GRU units of the encoder (each direction) and decoder
+        embed_dim: int = 64  # text: character embedding
+        # The KL term's weight is beta * min(1, step / kl_anneal_steps) (0 = no annealing).
+        beta: float = 1.0
+        kl_anneal_steps: int = 2000
+        # text: chance that each decoder input character is replaced by <unk>
+        word_dropout: float = 0.3
+        # text: nats per latent dimension below which the KL is not penalised (0 = off)
+        free_bits: float = 0.25
+        learning_rate: float = 1e-3
+        seed: int = 0
+
+        def validate(self) -> None:
+            for name in ("latent_dim", "hidden", "depth", "filters", "rnn_units", "embed_dim"):
+                value = getattr(self, name)
+                if value < 1:
+                    raise ValueError(f"vae: {name} must be >= 1. Received: {name}={value}")
+            check_hyper("learning_rate", self.learning_rate)
+            for name in HYPER_SETTINGS:
+                check_hyper(name, getattr(self, name))
+
+    def build(self, config, data_info):
+        from genwidgets_vae.base import build_vae
+
+        return build_vae(config, data_info)
+
+    def custom_objects(self):
+        from genwidgets_vae.image import ImageVAE
+        from genwidgets_vae.text import TextDecoder, TextVAE
+
+        return {"ImageVAE": ImageVAE, "TextVAE": TextVAE, "TextDecoder": TextDecoder}
+
+
+def check_hyper(name: str, value) -> float:
+    """Check one mutable setting's value and return it as a float, or raise ValueError."""
+    limits = {
+        "learning_rate": ("> 0", lambda v: v > 0),
+        "beta": (">= 0", lambda v: v >= 0),
+        "kl_anneal_steps": (">= 0", lambda v: v >= 0),
+        "word_dropout": ("in [0, 1)", lambda v: 0 <= v < 1),
+        "free_bits": (">= 0", lambda v: v >= 0),
+    }
+    if name not in limits:
+        raise ValueError(
+            f"vae: {name!r} cannot change while training. Expected one of "
+            f"{list(limits)}. Received: {name}={value!r}"
+        )
+    rule, ok = limits[name]
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"vae: {name} must be a number. Received: {name}={value!r}") from None
+    if not ok(number):  # NaN fails every rule
+        raise ValueError(f"vae: {name} must be {rule}. Received: {name}={value!r}")
+    return number
