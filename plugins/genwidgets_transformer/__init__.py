@@ -1,5 +1,15 @@
-"""The transformer plugin."""
+"""The Transformer plugin: a Transformer VAE for text (causal decoder) and images (patches).
+
+This module holds only the spec; Keras is imported when a model is built.
+"""
+
+from genwidgets import hookimpl
+from genwidgets_transformer.spec import TransformerSpec
 
 
-def register_models():  # replaced when the plugin lands
-    return []
+@hookimpl
+def register_models():
+    return [TransformerSpec]
+
+
+__all__ = ["TransformerSpec", "register_models"]

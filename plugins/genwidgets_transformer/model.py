@@ -1,0 +1,230 @@
+"""The Transformer VAE: loss, encode / decode / sample, and the compiled text sampler."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import keras
+import numpy as np
+from keras import ops
+
+from genwidgets.spec import BOS, EOS, PAD, UNK, DataInfo
+from genwidgets_transformer.nets import image_nets, text_nets
+from genwidgets_transformer.spec import TransformerSpec
+
+PACKAGE = "genwidgets_transformer"
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class TextSampler(keras.Model):
+    """Autoregressive decoding of a whole batch in one compiled loop.
+
+    ``call([z, temperature])`` with z (n, latent_dim) and temperature (n, 1) returns token
+    ids (n, seq_len): a fixed-shape buffer filled one position per step (Gumbel-max
+    sampling, greedy where temperature is 0), PAD after EOS; the loop ends early once every
+    row has emitted EOS. Used through ``predict_on_batch``, so it compiles once per batch
+    shape and a new temperature or seed needs no retrace.
+    """
+
+    def __init__(self, net, seq_len: int, vocab_size: int, seed: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        self.net, self.seq_len, self.vocab_size = net, seq_len, vocab_size
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.built = True
+
+    def call(self, inputs):
+        z, temperature = inputs
+        n, length = ops.shape(z)[0], self.seq_len
+        u = keras.random.uniform((n, length, self.vocab_size), minval=1e-7, maxval=1.0,
+                                 seed=self.seed_generator)
+        gumbel = -ops.log(-ops.log(u))
+        # PAD and BOS are never outputs
+        banned = np.zeros((self.vocab_size,), dtype="float32")
+        banned[[PAD, BOS]] = -1e9
+        positions = ops.expand_dims(ops.arange(length, dtype="int32"), 0)
+        inputs = ops.where(positions == 0, BOS, PAD) * ops.ones((n, 1), dtype="int32")
+        out = ops.zeros((n, length), dtype="int32")
+        done = ops.zeros((n,), dtype="bool")
+
+        def cond(i, inputs, out, done):
+            return ops.logical_and(i < length, ops.logical_not(ops.all(done)))
+
+        def body(i, inputs, out, done):
+            logits = ops.take(self.net([inputs, z]), i, axis=1) + banned
+            noisy = logits / ops.maximum(temperature, 1e-6) + ops.take(gumbel, i, axis=1)
+            token = ops.argmax(ops.where(temperature > 0, noisy, logits), axis=-1)
+            token = ops.where(done, PAD, ops.cast(token, "int32"))
+            out = ops.where(positions == i, ops.expand_dims(token, 1), out)
+            inputs = ops.where(positions == i + 1, ops.expand_dims(token, 1), inputs)
+            return i + 1, inputs, out, ops.logical_or(done, token == EOS)
+
+        start = ops.convert_to_tensor(0, dtype="int32")
+        return ops.while_loop(cond, body, (start, inputs, out, done))[2]
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class TransformerVAE(keras.Model):
+    """Encoder -> q(z|x) -> decoder. Text: causal char decoder; images: patch decoder.
+
+    Loss: the negative ELBO with the KL weighted by ``beta`` (ramped over
+    ``kl_warmup_steps``) and held at ``free_bits`` per dimension for text. Text losses are
+    per character (PAD excluded, EOS counted); image losses per image.
+    """
+
+    def __init__(self, config: dict, data_info: dict, **kwargs):
+        super().__init__(**kwargs)
+        self.tf_config = TransformerSpec.Config(**config)
+        self.data_info = DataInfo.from_dict(data_info)
+        self.latent_dim = self.tf_config.latent_dim
+        self.modality = self.data_info.modality
+        cfg = self.tf_config
+        nets = text_nets if self.modality == "text" else image_nets
+        self.encoder, self.decoder = nets(cfg, self.data_info)
+        if self.modality == "text":
+            self.sampler = TextSampler(self.decoder, self.data_info.seq_len,
+                                       self.data_info.vocab_size, cfg.seed + 1, name="sampler")
+        self.seed_generator = keras.random.SeedGenerator(cfg.seed)
+        self.beta = keras.Variable(cfg.beta, trainable=False, name="beta", dtype="float32")
+        self.kl_step = keras.Variable(0.0, trainable=False, name="kl_step", dtype="float32")
+        self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
+        self.kl_tracker = keras.metrics.Mean(name="kl")
+        self.built = True  # every net above is built from the config
+
+    # -- training ----------------------------------------------------------------------
+    def call(self, x, training=False):
+        mean, log_var = self.encoder(x, training=training)
+        eps = keras.random.normal(ops.shape(mean), seed=self.seed_generator)
+        z = mean + ops.exp(0.5 * log_var) * eps
+        if self.modality != "text":
+            return self.decoder(z, training=training), mean, log_var
+        x = ops.cast(x, "int32")
+        inputs = ops.concatenate([ops.full((ops.shape(x)[0], 1), BOS, dtype="int32"),
+                                  x[:, :-1]], axis=1)
+        if training and self.tf_config.token_dropout > 0:
+            u = keras.random.uniform(ops.shape(inputs), seed=self.seed_generator)
+            drop = ops.logical_and(u < self.tf_config.token_dropout, inputs != BOS)
+            inputs = ops.where(ops.logical_and(drop, inputs != PAD), UNK, inputs)
+        return self.decoder([inputs, z], training=training), mean, log_var
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        logits, mean, log_var = y_pred
+        kl_dims = 0.5 * (ops.exp(log_var) + ops.square(mean) - 1.0 - log_var)  # (n, latent)
+        kl = ops.sum(kl_dims, axis=-1)
+        weight = self.beta
+        if self.tf_config.kl_warmup_steps:
+            weight = weight * ops.minimum(1.0, self.kl_step / self.tf_config.kl_warmup_steps)
+        if training:
+            self.kl_step.assign(self.kl_step + 1.0)
+        if self.modality == "text":
+            x = ops.cast(x, "int32")
+            real = ops.cast(ops.not_equal(x, PAD), "float32")
+            ce = keras.losses.sparse_categorical_crossentropy(x, logits, from_logits=True)
+            n_chars = ops.maximum(ops.sum(real), 1.0)
+            rec = ops.sum(ce * real) / n_chars
+            batch = ops.cast(ops.shape(x)[0], "float32")
+            kl_term = ops.sum(ops.maximum(ops.mean(kl_dims, axis=0), self.tf_config.free_bits))
+            loss = rec + weight * kl_term * batch / n_chars
+        else:
+            ce = ops.binary_crossentropy(x, logits, from_logits=True)
+            rec = ops.mean(ops.sum(ops.reshape(ce, (ops.shape(ce)[0], -1)), axis=-1))
+            loss = rec + weight * ops.mean(kl)
+        self.reconstruction_tracker.update_state(rec)
+        self.kl_tracker.update_state(ops.mean(kl))
+        return loss + ops.sum(self.losses) if self.losses else loss
+
+    def set_hyper(self, name: str, value: float) -> None:
+        """Change a mutable setting while training (the compiled step reads the variable)."""
+        if name == "learning_rate":
+            self.optimizer.learning_rate.assign(float(value))
+        elif name == "beta":
+            self.beta.assign(float(value))
+        else:
+            raise ValueError(
+                f"transformer: expected one of {TransformerSpec.mutable}. Received: name={name!r}")
+
+    # -- the protocol the widgets use (NumPy in, NumPy out) -----------------------------
+    def encode(self, x, batch_size: int = 64) -> np.ndarray:
+        return _batched(lambda b: self.encoder.predict_on_batch(b)[0], np.asarray(x), batch_size)
+
+    def decode(self, z, batch_size: int = 32) -> np.ndarray:
+        z = self._check_latents(z)
+        if self.modality == "text":
+            return self._generate(z, 0.0, batch_size)
+        logits = _batched(self.decoder.predict_on_batch, z, batch_size)
+        return (1.0 / (1.0 + np.exp(-logits))).astype("float32")
+
+    def sample(self, n: int, seed: int = 0, temperature: float = 1.0) -> np.ndarray:
+        z = ops.convert_to_numpy(
+            keras.random.normal((int(n), self.latent_dim), seed=keras.random.SeedGenerator(seed)))
+        if self.modality != "text":
+            return self.decode(z)
+        self.sampler.seed_generator.state.assign(np.array([seed, 1], dtype="uint32"))
+        return self._generate(z, float(temperature))
+
+    def elbo_terms(self, x, batch_size: int = 64) -> dict[str, np.ndarray]:
+        """Per item: summed reconstruction nats (one posterior sample), KL nats, and the
+        count of scored units (text: characters incl. EOS, PAD excluded; images: pixels)."""
+        x = np.asarray(x)
+
+        def run(chunk):
+            logits, mean, log_var = self.predict_on_batch(chunk)
+            kl = 0.5 * np.sum(np.exp(log_var) + mean**2 - 1.0 - log_var, axis=-1)
+            if self.modality == "text":
+                shifted = logits - logits.max(-1, keepdims=True)
+                logp = shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
+                nll = -np.take_along_axis(logp, chunk[..., None].astype("int64"), -1)[..., 0]
+                real = chunk != PAD
+                return np.stack([(nll * real).sum(1), kl, real.sum(1)], 1)
+            bce = np.maximum(logits, 0) - logits * chunk + np.log1p(np.exp(-np.abs(logits)))
+            flat = bce.reshape(len(chunk), -1)
+            return np.stack([flat.sum(1), kl, np.full(len(chunk), flat.shape[1])], 1)
+
+        out = _batched(run, x, batch_size)
+        return {"reconstruction": out[:, 0], "kl": out[:, 1], "count": out[:, 2]}
+
+    def _generate(self, z, temperature: float, batch_size: int = 32) -> np.ndarray:
+        def run(chunk):
+            t = np.full((len(chunk), 1), temperature, dtype="float32")
+            return self.sampler.predict_on_batch([chunk, t])
+
+        return _batched(run, z, batch_size).astype("int32")
+
+    def _check_latents(self, z) -> np.ndarray:
+        z = np.asarray(z, dtype="float32")
+        if z.ndim != 2 or z.shape[1] != self.latent_dim:
+            raise ValueError(
+                f"Expected latent vectors of shape (n, {self.latent_dim}). "
+                f"Received: z.shape={z.shape}")
+        return z
+
+    def get_config(self):
+        return {**super().get_config(), "config": dataclasses.asdict(self.tf_config),
+                "data_info": self.data_info.to_dict()}
+
+
+def _batched(fn, x: np.ndarray, size: int) -> np.ndarray:
+    """Apply ``fn`` in batches of exactly ``size`` (padding the last) so it compiles once."""
+    n = len(x)
+    if n == 0:
+        raise ValueError("Expected at least one item. Received: an empty array")
+    out = []
+    for start in range(0, n, size):
+        chunk = x[start:start + size]
+        pad = size - len(chunk)
+        if pad:
+            chunk = np.concatenate([chunk, np.repeat(chunk[-1:], pad, axis=0)])
+        out.append(np.asarray(ops.convert_to_numpy(fn(chunk)))[: size - pad])
+    return np.concatenate(out)
+
+
+def build_transformer(config, data_info: DataInfo) -> TransformerVAE:
+    config.validate()
+    if data_info.modality == "text" and data_info.vocab_size < 5:
+        raise ValueError(
+            f"transformer: text needs a vocab with the special tokens and characters. "
+            f"Received: vocab_size={data_info.vocab_size}")
+    model = TransformerVAE(dataclasses.asdict(config), data_info.to_dict(), name="transformer")
+    optimizer_cls = (keras.optimizers.AdamW if config.optimizer == "adamw"
+                     else keras.optimizers.Adam)
+    model.compile(optimizer=optimizer_cls(config.learning_rate, global_clipnorm=1.0))
+    return model
