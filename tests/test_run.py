@@ -48,8 +48,11 @@ def test_pause_stops_the_count_and_resume_continues(run):
     time.sleep(0.5)
     assert run.steps == paused_at  # really paused
     run.resume()
-    wait_for(lambda: run.steps >= paused_at + 10, what="resumed steps")
+    wait_for(lambda: run.steps >= paused_at + 10 and run._epochs_done >= 2, what="resumed")
     assert [r["step"] for r in run.history] == list(range(1, run.steps + 1))  # no gap
+    snap = run.snapshot()  # the goal stays the run's, however many epochs are done
+    assert (snap["epochs"], snap["total_steps"]) == (200, 200 * run.steps_per_epoch)
+    assert snap["eta_s"] is not None
 
 
 def test_step_trains_exactly_n_batches(run):

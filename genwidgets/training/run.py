@@ -81,6 +81,7 @@ class Run:
         self.traceback = ""
         self._epoch = 0
         self._epochs_done = 0
+        self._goal_epochs = 0  # the epoch the current start() trains up to
         self._dispatched = 0
         self._steps_left: int | None = None
         self._pause, self._stop = threading.Event(), threading.Event()
@@ -90,8 +91,6 @@ class Run:
         self._pending: list[dict] = []
         self._last_flush = 0.0
         self._nan: str | None = None
-        self._nan_step: int | None = None
-        self._arrived: dict[int, dict] = {}
         self._thread: threading.Thread | None = None
         self._subscribers: list[queue.Queue] = []
         self._lock = threading.Lock()
@@ -110,9 +109,9 @@ class Run:
             _TRAINING.add(id(self.model))
             self._stop.clear()
             self._pause.clear()
-            self._nan = self._nan_step = None
-            self._arrived.clear()
+            self._nan = None
             self._dispatched = len(self.history)  # a step that failed is not counted
+            self._goal_epochs = self._epochs_done + (epochs or self.epochs)
             self._thread = threading.Thread(target=self._work, args=(epochs or self.epochs,),
                                             name="genwidgets-run", daemon=True)
             self._set_state("compiling", "compiling...")
@@ -204,8 +203,9 @@ class Run:
 
     @property
     def total_steps(self) -> int:
-        return (self._epochs_done + self.epochs) * self.steps_per_epoch if self.alive \
-            else max(self._epochs_done * self.steps_per_epoch, self.steps)
+        if self.alive:
+            return self._goal_epochs * self.steps_per_epoch
+        return max(self._epochs_done * self.steps_per_epoch, self.steps)
 
     def rate(self, window_s: float = 3.0) -> float:
         rows = self.history[-200:]
@@ -221,9 +221,9 @@ class Run:
         return {
             "type": "progress", "state": self.state, "message": self.message,
             "step": self.steps, "epoch": last.get("epoch", self._epochs_done),
-            "epochs": self._epochs_done + (self.epochs if self.alive else 0),
+            "epochs": self._goal_epochs if self.alive else self._epochs_done,
             "total_steps": self.total_steps, "rate": rate,
-            "eta_s": left / rate if rate > 0 else None,
+            "eta_s": left / rate if rate > 0 and self.alive else None,
             "logs": {k: v for k, v in last.items() if k not in ("step", "epoch", "t")},
             "error": self.traceback or None,
         }
@@ -243,8 +243,6 @@ class Run:
         except BaseException as exc:  # shown in the panel and kept; never dies silently
             self.error, self.traceback = exc, traceback.format_exc()
             outcome = "failed"
-        if outcome != "failed":
-            self._settle()
         self._flush(force=True)
         if outcome == "finished" and self._nan:
             outcome = "stopped"
@@ -294,14 +292,7 @@ class Run:
                 raise RunError(f"{self.spec.name}: the model offers no set_hyper for {name!r}")
             self._emit({"type": "changed", name: value})
 
-    def _settle(self, timeout: float = 10.0) -> None:
-        """Wait until Keras' callback thread has recorded every dispatched batch."""
-        end = time.monotonic() + timeout
-        while len(self.history) < self._dispatched and time.monotonic() < end:
-            time.sleep(0.002)
-
     def _wait_while_paused(self, model) -> None:
-        self._settle()
         self._flush(force=True)
         self._set_state("paused", f"paused at step {self._dispatched}")
         with self._wake:
@@ -317,13 +308,8 @@ class Run:
             self._wake.notify_all()
 
     def _record_batch(self, row: dict) -> None:
-        """Keep ``history`` in step order with no gap, whatever order rows arrive in."""
-        with self._flush_lock:
-            self._arrived[row["step"]] = row
-            while len(self.history) + 1 in self._arrived:
-                ready = self._arrived.pop(len(self.history) + 1)
-                self.history.append(ready)
-                self._pending.append(ready)
+        self.history.append(row)
+        self._pending.append(row)
         if self.state == "compiling":
             self._set_state("running", "running")
         self._flush()
@@ -336,10 +322,8 @@ class Run:
         self._emit({"type": "epoch", **row})
 
     def _nan_stop(self, key: str, value: float, step: int) -> None:
-        with self._flush_lock:
-            if self._nan_step is None or step < self._nan_step:
-                self._nan_step = step
-                self._nan = f"stopped: {value} in {key} at step {step}"
+        if self._nan is None:
+            self._nan = f"stopped: {value} in {key} at step {step}"
         self._stop.set()
 
     def _flush(self, force: bool = False) -> None:
