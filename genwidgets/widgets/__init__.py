@@ -1,5 +1,30 @@
-"""ipywidgets and Plotly views over the registry, runs and latents."""
+"""ipywidgets and Plotly views over the registry, runs and latents.
 
-from genwidgets.widgets.plugin_browser import PluginBrowser
+Importing this package imports neither Keras, JAX nor Plotly: each view is loaded when
+first named, and the views meet models only through a :class:`genwidgets.training.Run`
+and the registry.
+"""
 
-__all__ = ["PluginBrowser"]
+from __future__ import annotations
+
+import importlib
+
+_VIEWS = {
+    "LossPlot": "genwidgets.widgets.loss_plot",
+    "PluginBrowser": "genwidgets.widgets.plugin_browser",
+    "TrainPanel": "genwidgets.widgets.train_panel",
+}
+
+__all__ = sorted(_VIEWS)
+
+
+def __getattr__(name: str):
+    if name in _VIEWS:
+        value = getattr(importlib.import_module(_VIEWS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'genwidgets.widgets' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)

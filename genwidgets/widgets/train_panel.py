@@ -19,6 +19,7 @@ from genwidgets.widgets.loss_plot import LossPlot
 from genwidgets.widgets.render import image_grid_png, text_lines_html
 
 STATUS_EVERY_S, PLOT_EVERY_S = 0.25, 0.5
+_LABEL = {"description_width": "110px"}
 
 
 def _duration(seconds) -> str:
@@ -109,9 +110,11 @@ class TrainPanel(W.VBox):
             if "learning_rate" in name:
                 widget = W.FloatLogSlider(value=value, base=10, min=-6, max=0, step=0.1,
                                           description=name, readout_format=".1e",
-                                          continuous_update=False)
+                                          continuous_update=False, style=_LABEL,
+                                          layout=W.Layout(width="330px"))
             else:
-                widget = W.FloatText(value=value, description=name)
+                widget = W.FloatText(value=value, description=name, style=_LABEL,
+                                     layout=W.Layout(width="330px"))
             widget.add_class(f"gw-setting-{name}")
             widget.observe(lambda change, n=name: self._guard(
                 lambda: self.run.set(**{n: change["new"]})), "value")
