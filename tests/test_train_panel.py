@@ -89,3 +89,5 @@ def test_loss_plot_decimates_and_smooths():
     plot.add_rows([], [{"epoch": 1, "step": 1000, "loss": 1.0, "val_loss": 2.0}])
     assert [t.name for t in plot.figure.data] == ["loss", "val_loss"]
     assert len(plot.figure.layout.shapes) == 1  # the epoch boundary
+    plot.add_rows([], [{"epoch": e, "step": 1000 * e} for e in range(2, 101)])
+    assert 20 <= len(plot.figure.layout.shapes) <= 40  # a long run draws every k-th one

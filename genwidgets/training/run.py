@@ -81,7 +81,7 @@ class Run:
         self.traceback = ""
         self._epoch = 0
         self._epochs_done = 0
-        self._goal_epochs = 0  # the epoch the current start() trains up to
+        self._goal_epochs = self.epochs  # the epoch the latest start() trains up to
         self._dispatched = 0
         self._steps_left: int | None = None
         self._pause, self._stop = threading.Event(), threading.Event()
@@ -203,9 +203,8 @@ class Run:
 
     @property
     def total_steps(self) -> int:
-        if self.alive:
-            return self._goal_epochs * self.steps_per_epoch
-        return max(self._epochs_done * self.steps_per_epoch, self.steps)
+        """Steps up to the goal of the latest start (a stopped run shows how far it got)."""
+        return max(self._goal_epochs * self.steps_per_epoch, self.steps)
 
     def rate(self, window_s: float = 3.0) -> float:
         rows = self.history[-200:]
@@ -221,9 +220,9 @@ class Run:
         return {
             "type": "progress", "state": self.state, "message": self.message,
             "step": self.steps, "epoch": last.get("epoch", self._epochs_done),
-            "epochs": self._goal_epochs if self.alive else self._epochs_done,
+            "epochs": max(self._goal_epochs, self._epochs_done),
             "total_steps": self.total_steps, "rate": rate,
-            "eta_s": left / rate if rate > 0 and self.alive else None,
+            "eta_s": left / rate if rate > 0 and self.state == "running" else None,
             "logs": {k: v for k, v in last.items() if k not in ("step", "epoch", "t")},
             "error": self.traceback or None,
         }

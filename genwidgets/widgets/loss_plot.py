@@ -2,7 +2,7 @@
 
 It keeps a decimated copy (at most ``max_points`` per trace: when full, every other point
 is dropped and the stride doubles) while the run keeps the full history on disk. An EMA
-slider smooths, a toggle switches to a log scale, dotted lines mark epoch boundaries and
+slider smooths, a toggle switches to a log scale, dotted lines mark epoch boundaries (at most 40) and
 validation losses (``val_*`` in epoch rows) show as markers.
 """
 
@@ -14,6 +14,7 @@ import ipywidgets as W
 import plotly.graph_objects as go
 
 SKIP = ("step", "epoch", "t")
+MAX_EPOCH_LINES = 40  # beyond this, every k-th epoch gets its line
 
 
 class _Series:
@@ -42,7 +43,7 @@ class _Series:
 
 class LossPlot(W.VBox):
     def __init__(self, rows=(), epoch_rows=(), *, max_points: int = 2000, title: str = "loss",
-                 height: int = 320):
+                 height: int = 320, width: int = 500):
         self.max_points = max_points
         self.smoothing = W.FloatSlider(value=0.6, min=0.0, max=0.99, step=0.01,
                                        description="smoothing", continuous_update=False)
@@ -54,7 +55,7 @@ class LossPlot(W.VBox):
         self._rows: list[dict] = []  # everything seen, to re-smooth when the slider moves
         self._epoch_rows: list[dict] = []
         self.figure = go.FigureWidget(layout=go.Layout(
-            title=title, height=height, margin=dict(l=50, r=10, t=40, b=40),
+            title=title, height=height, width=width, margin=dict(l=50, r=10, t=40, b=40),
             xaxis_title="step", yaxis_title="loss", template="plotly_white",
             legend=dict(orientation="h", y=-0.2)))
         self.figure.add_class("gw-loss-figure")
@@ -113,5 +114,5 @@ class LossPlot(W.VBox):
             fig.layout.shapes = [
                 dict(type="line", xref="x", yref="paper", x0=s, x1=s, y0=0, y1=1,
                      line=dict(color="#bbb", width=1, dash="dot"))
-                for s in self.epoch_steps
+                for s in self.epoch_steps[::max(1, -(-len(self.epoch_steps) // MAX_EPOCH_LINES))]
             ]

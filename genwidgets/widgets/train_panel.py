@@ -19,7 +19,7 @@ from genwidgets.widgets.loss_plot import LossPlot
 from genwidgets.widgets.render import image_grid_png, text_lines_html
 
 STATUS_EVERY_S, PLOT_EVERY_S = 0.25, 0.5
-_LABEL = {"description_width": "110px"}
+_LABEL = {"description_width": "90px"}
 
 
 def _duration(seconds) -> str:
@@ -71,7 +71,8 @@ class TrainPanel(W.VBox):
         self.loss_plot = LossPlot(list(run.history), list(run.epoch_history))
         self.settings = self._settings_form()
         is_text = run.dataset.info.modality == "text"
-        self.preview = W.HTML() if is_text else W.Image(format="png")
+        self.preview = (W.HTML(layout=W.Layout(width="300px")) if is_text
+                        else W.Image(format="png", layout=W.Layout(width="240px")))
         self.preview.add_class("gw-train-preview")
         self._shown_rows = len(run.history)
         self._shown_epochs = len(run.epoch_history)
@@ -83,7 +84,8 @@ class TrainPanel(W.VBox):
         super().__init__([
             W.HBox([*self.buttons.values(), self.step_count]), self.status, self.error,
             W.HBox([self.loss_plot, W.VBox([W.HTML("<b>samples</b>"), self.preview,
-                                            self.settings])]),
+                                            self.settings])],
+                   layout=W.Layout(flex_flow="row wrap", align_items="flex-start")),
         ])
         self.add_class("gw-train-panel")
         self._pump_thread = threading.Thread(target=self._pump, name="genwidgets-pump",
@@ -111,10 +113,10 @@ class TrainPanel(W.VBox):
                 widget = W.FloatLogSlider(value=value, base=10, min=-6, max=0, step=0.1,
                                           description=name, readout_format=".1e",
                                           continuous_update=False, style=_LABEL,
-                                          layout=W.Layout(width="330px"))
+                                          layout=W.Layout(width="250px"))
             else:
                 widget = W.FloatText(value=value, description=name, style=_LABEL,
-                                     layout=W.Layout(width="330px"))
+                                     layout=W.Layout(width="250px"))
             widget.add_class(f"gw-setting-{name}")
             widget.observe(lambda change, n=name: self._guard(
                 lambda: self.run.set(**{n: change["new"]})), "value")

@@ -30,7 +30,8 @@ LOSS_TRACE = """() => {
   if (!trace || !trace.x) return null;
   const x = Array.from(trace.x);
   return { n: x.length, stride: x.length > 1 ? x[1] - x[0] : 1, last: x[x.length - 1],
-           paths: graph.querySelectorAll('.scatterlayer .trace path.js-line').length };
+           paths: graph.querySelectorAll('.scatterlayer .trace path.js-line').length,
+           xmax: graph._fullLayout.xaxis.range[1] };
 }"""
 
 STATUS = """() => {
@@ -97,4 +98,6 @@ def test_train_pause_resume_stop_in_lab(lab, lab_page, artifacts):
     assert stopped["status"]["step"] >= resumed["status"]["step"]
     assert "stopped at step" in lab_page.inner_text(".gw-train-status")
     assert wait_for(lab_page, BUTTON_READY, arg="train")  # Train again is offered
+    lab_page.wait_for_timeout(500)  # let Plotly finish drawing before the picture
+    assert stopped["trace"]["xmax"] >= stopped["trace"]["last"]  # the axis shows the end
     lab_page.screenshot(path=artifacts / "lab-train-panel-stopped.png")
