@@ -32,7 +32,8 @@ def wait_for(predicate, timeout=60.0, what="condition"):
 
 @pytest.fixture
 def run(tmp_path):
-    r = Run("ae", digits(), {"latent_dim": 2}, epochs=200, batch_size=16, out=tmp_path / "run")
+    r = Run("ae", digits(), {"latent_dim": 2}, epochs=10_000, batch_size=16,
+            out=tmp_path / "run")
     yield r
     r.stop()
     r.wait(30)
@@ -51,7 +52,7 @@ def test_pause_stops_the_count_and_resume_continues(run):
     wait_for(lambda: run.steps >= paused_at + 10 and run._epochs_done >= 2, what="resumed")
     assert [r["step"] for r in run.history] == list(range(1, run.steps + 1))  # no gap
     snap = run.snapshot()  # the goal stays the run's, however many epochs are done
-    assert (snap["epochs"], snap["total_steps"]) == (200, 200 * run.steps_per_epoch)
+    assert (snap["epochs"], snap["total_steps"]) == (10_000, 10_000 * run.steps_per_epoch)
     assert snap["eta_s"] is not None
 
 

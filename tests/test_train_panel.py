@@ -14,7 +14,7 @@ from tests.test_run import _ExplodingSpec, digits, wait_for
 
 @pytest.fixture
 def panel():
-    run = Run("ae", digits(), {"latent_dim": 2}, epochs=100, batch_size=16)
+    run = Run("ae", digits(), {"latent_dim": 2}, epochs=10_000, batch_size=16)
     p = TrainPanel(run, preview_every_s=0.5)
     yield p
     run.stop()

@@ -229,19 +229,26 @@ class Run:
 
     # -- the worker -------------------------------------------------------------
     def _work(self, epochs: int) -> None:
-        from genwidgets.training.control import Controller, StopRun
+        from genwidgets.training.control import Controller, RunCallbacks, StopRun
 
         first = self._epochs_done
         outcome = "finished"
+        controller = Controller(self)
+        callbacks = RunCallbacks(controller, self.extra_callbacks, model=self.model,
+                                 epochs=first + epochs, steps=self.steps_per_epoch)
         try:
             self.model.fit(self.x, batch_size=self.batch_size, initial_epoch=first,
                            epochs=first + epochs, shuffle=True, verbose=0,
-                           callbacks=[Controller(self), *self.extra_callbacks])
+                           callbacks=callbacks)
         except StopRun:
             outcome = "stopped"
         except BaseException as exc:  # shown in the panel and kept; never dies silently
             self.error, self.traceback = exc, traceback.format_exc()
             outcome = "failed"
+        try:
+            controller.drain()  # the steps that ran before a failure are kept too
+        except BaseException:
+            pass
         self._flush(force=True)
         if outcome == "finished" and self._nan:
             outcome = "stopped"
@@ -306,9 +313,9 @@ class Run:
         with self._wake:
             self._wake.notify_all()
 
-    def _record_batch(self, row: dict) -> None:
-        self.history.append(row)
-        self._pending.append(row)
+    def _record_batches(self, rows: list[dict]) -> None:
+        self.history.extend(rows)
+        self._pending.extend(rows)
         if self.state == "compiling":
             self._set_state("running", "running")
         self._flush()

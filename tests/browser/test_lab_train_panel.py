@@ -18,7 +18,7 @@ CELLS = [
     "import genwidgets\n"
     "from genwidgets.training import Run\n"
     "from genwidgets.widgets import TrainPanel\n"
-    'run = Run("ae", "digits", {"latent_dim": 2}, epochs=1000, batch_size=32)\n'
+    'run = Run("ae", "digits", {"latent_dim": 2}, epochs=10_000, batch_size=32)\n'
     "TrainPanel(run)",
 ]
 STABLE_MS = 1500  # how long a paused plot must keep its point count
