@@ -1,9 +1,10 @@
 """``TrainPanel``: buttons, progress, status, the live ``LossPlot``, samples and settings.
 
 The run's worker never touches a widget. The panel's pump thread drains the run's event
-queue and applies only the newest state: the status line at most 4 times a second, the
-plot twice a second, the samples every few seconds, each only when it changed. That keeps
-the comm traffic to the browser under ~10 messages a second whatever the step rate.
+queue and applies only the newest state: the status line at most 2.5 times a second, the
+plot once (a FigureWidget update costs 4 comm messages), the samples every few
+seconds, each only when it changed. That keeps the comm traffic to the browser under ~10
+messages a second whatever the step rate (benchmarks/train_overhead.py counts them).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import ipywidgets as W
 from genwidgets.widgets.loss_plot import LossPlot
 from genwidgets.widgets.render import image_grid_png, text_lines_html
 
-STATUS_EVERY_S, PLOT_EVERY_S = 0.25, 0.5
+STATUS_EVERY_S, PLOT_EVERY_S = 0.4, 1.0  # a plot redraw is 4 comm messages in Plotly
 _LABEL = {"description_width": "90px"}
 
 
