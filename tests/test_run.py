@@ -191,3 +191,17 @@ def test_start_after_stop_continues_the_step_count(run):
     run.stop()
     run.wait(30)
     assert [r["step"] for r in run.history] == list(range(1, run.steps + 1))
+
+
+def test_batch_rows_hold_each_batch_and_average_to_the_epoch(tmp_path):
+    r = Run("vae", digits(256), {"latent_dim": 2}, epochs=2, batch_size=32, out=tmp_path / "v")
+    r.start()
+    assert r.wait(120) and r.state == "finished"
+    for epoch_row in r.epoch_history:
+        rows = [row for row in r.history if row["epoch"] == epoch_row["epoch"]]
+        assert len(rows) == 8
+        for key in ("loss", "kl", "reconstruction"):  # Keras' epoch mean of the batch values
+            mean = sum(row[key] for row in rows) / len(rows)
+            assert mean == pytest.approx(epoch_row[key], rel=1e-4)
+    first = [row["loss"] for row in r.history if row["epoch"] == 1]
+    assert first[-1] < first[0] - 1.0  # a batch value, not a running mean dragged by batch 1

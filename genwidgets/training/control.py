@@ -9,6 +9,10 @@ step's log arrays to the Controller as they are; the Controller converts the wai
 together about ten times a second (one device-to-host copy for all of them), and before a
 pause, a stop and the end of every epoch. A non-finite loss therefore stops the run within
 about a tenth of a second, naming the first step where it appeared.
+
+Keras logs are running means over the epoch (its metric trackers are ``Mean``s, and every
+batch of a run has the same size). The rows a run records hold each batch's own value,
+recovered as ``k * mean_k - (k - 1) * mean_(k-1)``; the epoch rows keep Keras' means.
 """
 
 from __future__ import annotations
@@ -53,13 +57,15 @@ class Controller(keras.callbacks.Callback):
     def __init__(self, run):
         super().__init__()
         self.run = run
-        self._waiting: list[tuple[int, int, float, dict]] = []  # step, epoch, t, raw logs
+        self._waiting: list[tuple[int, int, int, float, dict]] = []  # step, epoch, batch, t, logs
         self._last_convert = 0.0
+        self._means: dict[str, float] = {}  # the running means at the last recorded batch
 
     # -- fit's loop --------------------------------------------------------
     def on_epoch_begin(self, epoch, logs=None):
         self.run._epoch = epoch
         self._steps = {}  # batch index in this epoch -> the run's step number
+        self._means = {}
 
     def on_train_batch_begin(self, batch, logs=None):
         # ``self._model``, not ``self.model``: on JAX the property syncs every variable
@@ -86,7 +92,8 @@ class Controller(keras.callbacks.Callback):
         self._steps[batch] = run._dispatched
 
     def collect(self, batch, logs) -> None:
-        self._waiting.append((self._steps[batch], self.run._epoch + 1, time.time(), logs or {}))
+        self._waiting.append((self._steps[batch], self.run._epoch + 1, batch, time.time(),
+                              logs or {}))
         now = time.monotonic()
         if now - self._last_convert >= CONVERT_S:
             self._last_convert = now
@@ -99,10 +106,13 @@ class Controller(keras.callbacks.Callback):
         waiting, self._waiting = self._waiting, []
         values = jax.device_get([logs for *_, logs in waiting])
         rows, bad = [], None
-        for (step, epoch, t, _), logs in zip(waiting, values):
+        for (step, epoch, batch, t, _), logs in zip(waiting, values):
             row = {"step": step, "epoch": epoch, "t": t}
-            for key, value in logs.items():
-                value = float(value)
+            k = batch + 1  # batches of this epoch so far, this one included
+            for key, mean in logs.items():
+                mean = float(mean)
+                value = mean if k == 1 else k * mean - (k - 1) * self._means.get(key, mean)
+                self._means[key] = mean
                 row[key] = value
                 if bad is None and not math.isfinite(value):
                     bad = (key, value, step)

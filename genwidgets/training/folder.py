@@ -12,6 +12,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+LOSS_SKIP = ("step", "epoch", "t")
+
 
 def atomic_write_text(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
@@ -92,3 +94,59 @@ class RunFolder:
         if self._batches is not None:
             self._batches.close()
             self._batches = None
+
+
+@dataclasses.dataclass
+class RunRecord:
+    """What a run's folder says about it, read without Keras."""
+
+    path: Path
+    model: str = "?"
+    data: str = "?"
+    config: dict = dataclasses.field(default_factory=dict)
+    epochs: int = 0  # epochs finished
+    steps: int = 0
+    final: dict = dataclasses.field(default_factory=dict)  # last epoch's losses
+    saved: bool = False  # model.keras is there
+    error: str | None = None  # why the folder could not be read
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def batches(self) -> list[dict[str, Any]]:
+        return read_jsonl(self.path / "batches.jsonl")
+
+    def epoch_rows(self) -> list[dict[str, Any]]:
+        return read_jsonl(self.path / "history.jsonl")
+
+
+def read_run(path: str | os.PathLike) -> RunRecord:
+    """A run folder's summary; a folder that cannot be read says why in ``error``."""
+    path = Path(path)
+    record = RunRecord(path, saved=(path / "model.keras").exists())
+    try:
+        doc = json.loads((path / "config.json").read_text(encoding="utf-8"))
+        record.model, record.data = str(doc["model"]), str(doc["data"])
+        record.config = dict(doc.get("config") or {})
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        record.error = (f"{path / 'config.json'} cannot be read "
+                        f"({type(exc).__name__}: {exc}). Expected a run folder written by "
+                        f"genwidgets (Run(out=...) or `genwidgets train --out`).")
+        return record
+    epochs = record.epoch_rows()
+    if epochs:
+        last = epochs[-1]
+        record.epochs, record.steps = int(last["epoch"]), int(last["step"])
+        record.final = {k: v for k, v in last.items() if k not in LOSS_SKIP}
+    return record
+
+
+def find_runs(root: str | os.PathLike) -> list[RunRecord]:
+    """Every run folder under ``root`` (any depth), newest first."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    folders = {p.parent for p in root.rglob("config.json")}
+    return [read_run(p) for p in sorted(folders, key=lambda p: p.stat().st_mtime,
+                                        reverse=True)]

@@ -12,6 +12,7 @@ import importlib
 _VIEWS = {
     "LossPlot": "genwidgets.widgets.loss_plot",
     "PluginBrowser": "genwidgets.widgets.plugin_browser",
+    "RunsTable": "genwidgets.widgets.runs_table",
     "TrainPanel": "genwidgets.widgets.train_panel",
 }
 

@@ -1,0 +1,154 @@
+"""``RunsTable``: the runs saved under a folder, and their loss curves overlaid.
+
+One row per run folder (model, data, the settings that differ from the model's defaults,
+epochs, steps, final losses, whether the model was saved). Tick runs and their curves
+for the chosen loss part share one Plotly figure. Everything is read from the folders:
+no server, no account.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import ipywidgets as W
+import plotly.graph_objects as go
+
+from genwidgets.training.folder import LOSS_SKIP, RunRecord, find_runs
+
+MAX_POINTS = 2000  # per curve
+COLUMNS = ("", "run", "model", "data", "settings", "epochs", "steps", "saved", "final losses")
+
+
+def _defaults(model: str) -> dict:
+    """The model's default settings, or {} when it is not installed."""
+    import dataclasses
+
+    from genwidgets.plugins import get_registry
+
+    try:
+        return dataclasses.asdict(get_registry().model(model).config())
+    except Exception:
+        return {}
+
+
+def settings_text(record: RunRecord) -> str:
+    defaults = _defaults(record.model)
+    changed = {k: v for k, v in record.config.items() if defaults.get(k, object()) != v}
+    return ", ".join(f"{k}={v}" for k, v in changed.items()) or "defaults"
+
+
+def _fmt(value) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+class RunsTable(W.VBox):
+    def __init__(self, root: str | Path = "runs", *, metric: str = "loss", height: int = 340):
+        self.root = Path(root)
+        self.refresh_button = W.Button(description="Refresh", icon="refresh",
+                                       layout=W.Layout(width="auto"))
+        self.refresh_button.add_class("gw-runs-refresh")
+        self.refresh_button.on_click(lambda _: self.refresh())
+        self.metric = W.Dropdown(options=[metric], value=metric, description="loss part")
+        self.metric.add_class("gw-runs-metric")
+        self.metric.observe(lambda _: self._quiet or self._draw(), "value")
+        self._quiet = False
+        self.table = W.GridBox(layout=W.Layout(
+            grid_template_columns=f"30px repeat({len(COLUMNS) - 1}, max-content)",
+            grid_gap="2px 14px", align_items="center", overflow="auto"))
+        self.table.add_class("gw-runs-grid")
+        self.figure = go.FigureWidget(layout=go.Layout(
+            height=height, width=700, template="plotly_white", xaxis_title="step",
+            yaxis_title=metric, margin=dict(l=50, r=10, t=30, b=40),
+            legend=dict(orientation="h", y=-0.25)))
+        self.figure.add_class("gw-runs-figure")
+        self.records: list[RunRecord] = []
+        self.checks: list[W.Checkbox] = []
+        self._curves: dict[Path, list[dict]] = {}
+        self.heading = W.HTML()
+        super().__init__([W.HBox([self.heading, self.refresh_button]), self.table,
+                          self.metric, self.figure])
+        self.add_class("gw-runs-table")
+        self.refresh()
+
+    @property
+    def selected(self) -> list[RunRecord]:
+        return [r for r, c in zip(self.records, self.checks) if c.value]
+
+    def select(self, *names: str) -> None:
+        """Tick the runs with these folder names (what a click on their boxes does)."""
+        unknown = set(names) - {r.name for r in self.records}
+        if unknown:
+            raise ValueError(f"Unknown run {sorted(unknown)}. Expected one of "
+                             f"{[r.name for r in self.records]}")
+        for record, check in zip(self.records, self.checks):
+            check.value = check.value or record.name in names
+
+    def refresh(self) -> None:
+        """Read the folder again, keeping the ticks of runs that are still there."""
+        ticked = {r.path for r in self.selected}
+        self.records = find_runs(self.root)
+        self._curves.clear()
+        self.checks = []
+        cells = [W.HTML(f"<b>{c}</b>") for c in COLUMNS]
+        for i, record in enumerate(self.records):
+            check = W.Checkbox(value=record.path in ticked, indent=False,
+                               disabled=record.error is not None,
+                               layout=W.Layout(width="28px"))
+            check.add_class("gw-run-select")
+            check.add_class(f"gw-run-{i}")
+            check.observe(lambda _: self._draw(), "value")
+            self.checks.append(check)
+            cells += [check, *self._row(record)]
+        self.table.children = cells
+        n = len(self.records)
+        self.heading.value = (
+            f"<b>{n} run{'s' if n != 1 else ''}</b> in <code>{html.escape(str(self.root))}"
+            f"</code>" if n else
+            f"No runs in <code>{html.escape(str(self.root))}</code> yet: train with "
+            f"<code>Run(..., out='{html.escape(str(self.root))}/NAME')</code> or "
+            f"<code>genwidgets train --out {html.escape(str(self.root))}/NAME</code>.")
+        self._draw()
+
+    def _row(self, record: RunRecord) -> list[W.HTML]:
+        if record.error:
+            return [W.HTML(f"<code>{html.escape(record.name)}</code>"),
+                    W.HTML(f"<span style='color:#c62828'>{html.escape(record.error)}</span>"),
+                    *[W.HTML("") for _ in COLUMNS[3:]]]
+        losses = ", ".join(f"{k} {_fmt(v)}" for k, v in record.final.items())
+        values = [f"<code>{html.escape(record.name)}</code>", record.model, record.data,
+                  settings_text(record), record.epochs, record.steps,
+                  "yes" if record.saved else "no", losses or "–"]
+        return [W.HTML(v if i == 0 else html.escape(str(v))) for i, v in enumerate(values)]
+
+    def _rows_of(self, record: RunRecord) -> list[dict]:
+        if record.path not in self._curves:
+            rows = record.batches() or record.epoch_rows()
+            stride = max(1, -(-len(rows) // MAX_POINTS))
+            self._curves[record.path] = rows[::stride]
+        return self._curves[record.path]
+
+    def _draw(self) -> None:
+        chosen = self.selected
+        parts = sorted({k for r in chosen for row in self._rows_of(r)[:1] for k in row
+                        if k not in LOSS_SKIP} | {self.metric.value})
+        metric = self.metric.value
+        if list(self.metric.options) != parts:
+            self._quiet = True  # new options reset the value; put it back without a redraw
+            try:
+                self.metric.options = parts
+                self.metric.value = metric
+            finally:
+                self._quiet = False
+        traces = []
+        for record in chosen:
+            rows = [row for row in self._rows_of(record) if metric in row]
+            if not rows:  # this run has no such loss part (an AE has no kl)
+                continue
+            traces.append(go.Scatter(x=[row["step"] for row in rows],
+                                     y=[row[metric] for row in rows], mode="lines",
+                                     name=f"{record.name} ({record.model})"))
+        self.figure.data = []
+        if traces:
+            self.figure.add_traces(traces)
+        self.figure.layout.yaxis.title = metric
