@@ -12,12 +12,11 @@ headline: overhead_ratio, ui_messages_per_s, history_rows, steps.
 from __future__ import annotations
 
 import argparse
-import collections
 import json
-import queue
 import statistics
 import sys
-import time
+
+from kernel_session import KernelSession, comm_messages, top_keys
 
 SETUP = """
 import json, time, tempfile, pathlib
@@ -63,66 +62,35 @@ print(json.dumps({"history_rows": len(read_jsonl(out / "batches.jsonl")), "steps
 """
 
 
-def execute(client, code: str, timeout: float = 900) -> tuple[list[dict], list[tuple]]:
-    """Run ``code``; return its printed JSON objects and (time, type, state keys) of IOPub
-    messages (the keys say which widget traits a comm message updates)."""
-    msg_id = client.execute(code)
-    printed, seen = [], []
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        try:
-            msg = client.get_iopub_msg(timeout=1)
-        except queue.Empty:
-            continue
-        kind = msg["msg_type"]
-        keys = ""
-        if kind == "comm_msg":
-            data = msg["content"].get("data", {})
-            keys = ",".join(sorted(data.get("state", {}))) or data.get("method", "")
-        seen.append((time.monotonic(), kind, keys))
-        if msg["parent_header"].get("msg_id") != msg_id:
-            continue
-        if kind == "stream":
-            for line in msg["content"]["text"].splitlines():
-                if line.startswith("{"):
-                    printed.append(json.loads(line))
-        elif kind == "error":
-            raise RuntimeError("\n".join(msg["content"]["traceback"]))
-        elif kind == "status" and msg["content"]["execution_state"] == "idle":
-            return printed, seen
-    raise TimeoutError(code)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=200)
     parser.add_argument("--batch", type=int, default=16, help="small: a high step rate")
     args = parser.parse_args()
-    from jupyter_client.manager import start_new_kernel
-
-    km, client = start_new_kernel(kernel_name="python3")
+    kernel = KernelSession()
+    execute = kernel.execute
     try:
-        warm, _ = execute(client, SETUP.format(batch=args.batch, epochs=args.epochs))
+        warm, _ = execute(SETUP.format(batch=args.batch, epochs=args.epochs))
         steps_before = warm[-1]["warm"]
         plain_s, run_s, msg_rates = [], [], []
         for i in range(args.repeats):  # A/B alternate: noise hits both alike
-            out, _ = execute(client, PLAIN.format(epochs=args.epochs))
+            out, _ = execute(PLAIN.format(epochs=args.epochs))
             plain_s.append(out[-1]["plain_s"])
-            out, seen = execute(client, WATCHED)
+            out, seen = execute(WATCHED)
             steps = out[-1]["steps"] - steps_before
             steps_before = out[-1]["steps"]
             run_s.append(out[-1]["run_s"])
-            comm = [keys for _, kind, keys in seen if kind == "comm_msg"]
+            comm = comm_messages(seen)
             msg_rates.append(len(comm) / out[-1]["run_s"])
             print(json.dumps({"repeat": i, "plain_s": round(plain_s[-1], 3),
                               "run_s": round(run_s[-1], 3),
                               "steps": steps, "steps_per_s": round(steps / run_s[-1], 1),
                               "comm_messages": len(comm),
                               "ui_messages_per_s": round(msg_rates[-1], 2),
-                              "by_state_keys": dict(collections.Counter(comm).most_common(6))}),
+                              "by_state_keys": top_keys(comm)}),
                   flush=True)
-        final, _ = execute(client, FINAL)
+        final, _ = execute(FINAL)
         final = final[-1]
         print(json.dumps({
             "overhead_ratio": round(statistics.median(run_s) / statistics.median(plain_s), 3),
@@ -133,8 +101,7 @@ def main() -> None:
             "batch_size": args.batch, "epochs": args.epochs,
         }))
     finally:
-        client.stop_channels()
-        km.shutdown_kernel(now=True)
+        kernel.close()
 
 
 if __name__ == "__main__":
