@@ -1,0 +1,158 @@
+"""A model's encoder or decoder as one jitted function of the weights it holds when called.
+
+``CompiledNet(net, post)`` runs ``post(net(x))`` through ``jax.jit`` over Keras'
+``stateless_call``: the weights are arguments, read from the variables at call time, so a
+live run's newest weights are used (call it inside ``Run.call``) and nothing retraces when
+they change. Inputs are cut and padded to a few fixed batch sizes (``BUCKETS``), so each
+size compiles once. ``compile_decoder`` / ``compile_encoder`` find the sub-network of a
+plugin's model and check once that it gives what the model's own ``decode`` / ``encode``
+gives; when nothing matches they return None and the model's own method is used.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+
+import numpy as np
+
+from genwidgets.spec import EOS, PAD
+
+BUCKETS = (16, 64, 256)  # batch sizes a compiled net is called with
+PROBE = 4  # latents / items used to check a compiled net against the model's method
+
+
+def batch_plan(n: int, buckets=BUCKETS) -> list[tuple[int, int]]:
+    """``(start, size)`` of each padded batch that covers ``n`` items."""
+    plan, start, top = [], 0, buckets[-1]
+    while start < n:
+        left = n - start
+        size = top if left >= top else next(b for b in buckets if b >= left)
+        plan.append((start, size))
+        start += size
+    return plan
+
+
+class CompiledNet:
+    """``post(net(x))`` for NumPy ``x``, jitted once per batch size; ``traces`` counts."""
+
+    def __init__(self, net, post: Callable[[np.ndarray], np.ndarray] | None = None,
+                 buckets=BUCKETS):
+        import jax
+
+        self.net, self.post, self.buckets = net, post, tuple(buckets)
+        self.traces = 0  # how often JAX traced the net (once per batch size)
+        self._trainable = list(net.trainable_variables)
+        self._non_trainable = list(net.non_trainable_variables)
+        self._fn = jax.jit(self._run)
+
+    def _run(self, trainable, non_trainable, x):
+        self.traces += 1  # runs only while tracing
+        out, _ = self.net.stateless_call(trainable, non_trainable, x, training=False)
+        return out[0] if isinstance(out, (list, tuple)) else out
+
+    def raw(self, x) -> np.ndarray:
+        """``net(x)`` with the current weights (the first output if there are several)."""
+        x = np.asarray(x)
+        n = len(x)
+        if n == 0:
+            raise ValueError("Expected at least one item. Received: an empty array")
+        trainable = [v.value for v in self._trainable]
+        non_trainable = [v.value for v in self._non_trainable]
+        out = []
+        for start, size in batch_plan(n, self.buckets):
+            chunk = x[start:start + size]
+            pad = size - len(chunk)
+            if pad:
+                chunk = np.concatenate([chunk, np.repeat(chunk[-1:], pad, axis=0)])
+            out.append(np.asarray(self._fn(trainable, non_trainable, chunk))[:size - pad])
+        return np.concatenate(out)
+
+    def __call__(self, x) -> np.ndarray:
+        out = self.raw(x)
+        return self.post(out) if self.post is not None else out
+
+
+# -- what a decoder's raw output becomes (each plugin's decode does one of these) ------
+def sigmoid(logits: np.ndarray) -> np.ndarray:
+    """Bernoulli logits -> pixel probabilities in [0, 1]."""
+    return (1.0 / (1.0 + np.exp(-logits))).astype("float32")
+
+
+def tanh_to_unit(images: np.ndarray) -> np.ndarray:
+    """Images in [-1, 1] (a tanh generator) -> [0, 1]."""
+    return np.clip((images + 1.0) / 2.0, 0.0, 1.0).astype("float32")
+
+
+def greedy_tokens(logits: np.ndarray) -> np.ndarray:
+    """Per-position logits (n, L, V) -> the likeliest ids, PAD after the first EOS."""
+    ids = logits.argmax(-1).astype("int32")
+    ids[np.cumsum(ids == EOS, axis=1) - (ids == EOS) > 0] = PAD
+    return ids
+
+
+IMAGE_OUTPUTS = (sigmoid, tanh_to_unit)
+TEXT_OUTPUTS = (greedy_tokens,)
+
+
+def _sub_network(model, names):
+    for name in names:
+        net = getattr(model, name, None)
+        if net is not None and hasattr(net, "stateless_call") and net.built:
+            return net
+    return None
+
+
+def _same(got: np.ndarray, want: np.ndarray, exact: bool) -> bool:
+    if got.shape != want.shape:
+        return False
+    if exact:  # token ids: a near-tie may flip an argmax between two compilations
+        return float(np.mean(got == want)) >= 0.99
+    return bool(np.allclose(got, want, rtol=1e-3, atol=1e-4))
+
+
+def compile_decoder(model, modality: str) -> CompiledNet | None:
+    """The model's decoder (or generator) compiled, if it reproduces ``model.decode``.
+
+    Call it where the model's variables are current (inside ``Run.call`` on a live run).
+    """
+    net = _sub_network(model, ("decoder", "generator"))
+    if net is None:
+        return None
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal((PROBE, int(model.latent_dim))).astype("float32")
+    try:
+        want = np.asarray(model.decode(z))
+        compiled = CompiledNet(net)
+        with warnings.catch_warnings():  # Keras warns before failing on other inputs
+            warnings.simplefilter("ignore")
+            raw = compiled.raw(z)
+    except Exception:  # a decoder that needs more than z (teacher forcing, noise)
+        return None
+    text = modality == "text"
+    for post in TEXT_OUTPUTS if text else IMAGE_OUTPUTS:
+        try:
+            if _same(post(raw), want, exact=text):
+                compiled.post = post
+                return compiled
+        except Exception:  # raw output of another shape than this post expects
+            continue
+    return None
+
+
+def compile_encoder(model, x: np.ndarray) -> CompiledNet | None:
+    """The model's encoder compiled (its first output: the code or the posterior mean),
+    if it reproduces ``model.encode`` on the items ``x``."""
+    net = _sub_network(model, ("encoder",))
+    if net is None or len(x) == 0:
+        return None
+    x = np.asarray(x[:PROBE])
+    try:
+        want = np.asarray(model.encode(x))
+        compiled = CompiledNet(net)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            got = compiled(x)
+    except Exception:
+        return None
+    return compiled if _same(got, want, exact=False) else None

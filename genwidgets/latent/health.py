@@ -1,0 +1,112 @@
+"""Is the latent space in use? Active units, KL per dimension, sample diversity, warnings.
+
+- Active units (Burda et al. 2016): dimensions whose posterior mean E[z|x] varies over the
+  data, Var_x(E[z|x]) > 0.01. None active: posterior collapse.
+- KL per dimension: the mean over items of KL(q(z_k|x) || N(0, 1)), needs the posterior
+  variance, so only for models that offer ``posterior(x) -> (mean, log_var)``.
+- Diversity of samples: mean pairwise distance between samples over that between data
+  items (images), or the share of distinct sentences (text). Near 0: mode collapse.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+ACTIVE_VARIANCE = 0.01  # Burda et al.'s threshold on Var_x(E[z|x])
+COLLAPSED_KL = 0.01  # nats: a dimension carrying less says nothing about x
+MODE_COLLAPSE = 0.2  # diversity below this: the samples are nearly all alike
+
+
+def _is_variational(source) -> bool:
+    """A model with a posterior: it offers ``posterior`` or logs a ``kl`` loss part."""
+    model = source._model
+    if hasattr(model, "posterior"):
+        return True
+    try:
+        return any(getattr(m, "name", None) == "kl" for m in model.metrics)
+    except Exception:
+        return False
+
+
+def active_units(z) -> int:
+    """How many dimensions of the posterior means ``z`` (N, d) vary over the data."""
+    z = np.asarray(z, dtype="float64")
+    return int(np.sum(z.var(axis=0) > ACTIVE_VARIANCE)) if len(z) > 1 else 0
+
+
+def kl_per_dim(mean, log_var) -> list[float]:
+    """Mean over items of KL(N(mean, exp(log_var)) || N(0, 1)) for each dimension (nats)."""
+    mean, log_var = np.asarray(mean, "float64"), np.asarray(log_var, "float64")
+    kl = 0.5 * (np.exp(log_var) + mean ** 2 - 1.0 - log_var)
+    return [float(v) for v in kl.mean(axis=0)]
+
+
+def _pairwise_mean(x: np.ndarray) -> float:
+    flat = x.reshape(len(x), -1).astype("float64")
+    sq = np.sum(flat ** 2, axis=1)
+    d2 = np.maximum(sq[:, None] + sq[None, :] - 2.0 * flat @ flat.T, 0.0)
+    n = len(flat)
+    return float(np.sqrt(d2)[~np.eye(n, dtype=bool)].mean()) if n > 1 else 0.0
+
+
+def image_diversity(samples, data) -> float:
+    """Mean pairwise L2 distance between samples over that between data items."""
+    reference = _pairwise_mean(np.asarray(data))
+    return _pairwise_mean(np.asarray(samples)) / reference if reference > 0 else 0.0
+
+
+def text_diversity(sentences) -> float:
+    """The share of distinct sentences."""
+    return len(set(sentences)) / len(sentences) if len(sentences) else 0.0
+
+
+def latent_health(source, max_items: int = 1000, n_samples: int = 64,
+                  seed: int = 0) -> dict:
+    """Active units, KL per dimension, diversity and a warning for a ``LatentSource``.
+
+    Keys: ``active_units`` (int; None for a model that cannot encode), ``kl_per_dim``
+    (list of floats, or None when the model offers no posterior variance), ``diversity``
+    (float; None for a model that cannot sample), ``latent_dim``, ``items``,
+    ``warning`` (str or None; several problems are joined).
+    """
+    caps, text = source.capabilities, source.modality == "text"
+    report = {"active_units": None, "kl_per_dim": None, "diversity": None,
+              "latent_dim": source.latent_dim, "items": 0, "warning": None}
+    warnings = []
+    variational = _is_variational(source)
+    if "encode" in caps:
+        idx, z = source.encode_dataset(max_items=max_items, seed=seed)
+        report["items"] = len(idx)
+        report["active_units"] = active_units(z)
+        posterior = source.posterior(np.asarray(source.dataset.x)[idx])
+        if posterior is not None:
+            report["kl_per_dim"] = kl_per_dim(*posterior)
+        collapsed = report["active_units"] == 0
+        if report["kl_per_dim"] is not None:
+            collapsed = collapsed or max(report["kl_per_dim"]) < COLLAPSED_KL
+        if variational and collapsed:
+            warnings.append(
+                f"Posterior collapse: none of the {source.latent_dim} latent dimensions is "
+                f"active (the encoder gives nearly the same posterior for every item, "
+                f"Var_x(E[z|x]) <= {ACTIVE_VARIANCE}), so the decoder ignores z. Try a "
+                f"smaller beta, KL annealing or free bits.")
+        if text and "decode" in caps and len(z) > 1:
+            decoded = source.decode(z[:n_samples])
+            if len(set(decoded)) == 1:
+                warnings.append(f"Posterior collapse: every point decodes to the same "
+                                f"sentence, {decoded[0]!r}.")
+    if "sample" in caps:
+        samples = source.sample(n_samples, seed=seed)
+        if text:
+            report["diversity"] = text_diversity(samples)
+        else:
+            data = source.items(source.subset(n_samples, seed))
+            report["diversity"] = image_diversity(samples, data)
+        d = report["diversity"]
+        if "encode" not in caps and d < MODE_COLLAPSE:
+            what = (f"only {d:.0%} of {n_samples} samples are distinct sentences" if text
+                    else f"samples lie {d:.2f} times as far apart as data items do")
+            warnings.append(f"Mode collapse: the samples are nearly all alike ({what}; "
+                            f"below {MODE_COLLAPSE} is collapse).")
+    report["warning"] = " ".join(warnings) or None
+    return report

@@ -1,0 +1,249 @@
+"""``LatentSource``: what the latent views explore, a live run or a saved one.
+
+Every model call goes through ``self._call(fn)``: ``Run.call`` for a live run (a synced
+model between two batches), a plain call otherwise. Encoding and decoding use the model's
+sub-networks compiled once (``genwidgets.latent.compiled``) with the weights of the
+moment, or the model's own ``encode`` / ``decode`` when those cannot be compiled.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from genwidgets.spec import Dataset, DataInfo, ModelSpec
+
+_UNSET = object()
+
+
+class LatentSource:
+    """A model with its data, seen as a latent space.
+
+    Build it with :meth:`from_run` (a live or finished ``Run``) or :meth:`from_folder` (a
+    saved run folder); ``LatentSource(spec, model, dataset)`` wraps a model in hand.
+    """
+
+    def __init__(self, spec: ModelSpec, model: Any, dataset: Dataset, *, call=None,
+                 tokenizer: Any = None):
+        self.spec, self.dataset = spec, dataset
+        self.info: DataInfo = dataset.info
+        self.modality: str = self.info.modality
+        self.capabilities = frozenset(spec.capabilities)
+        self.latent_dim = int(model.latent_dim)
+        self.tokenizer = tokenizer if tokenizer is not None else dataset.tokenizer
+        if self.modality == "text" and self.tokenizer is None:
+            raise ValueError(f"Expected a tokenizer with the text data {self.info.name!r} "
+                             f"to turn token ids into strings. Received: tokenizer=None")
+        self._model = model
+        self._call_fn = call
+        self._decoder: Any = _UNSET  # a CompiledNet, or None for the model's own decode
+        self._encoder: Any = _UNSET
+        self._subsets: dict[tuple[int, int], np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    # -- ways in ----------------------------------------------------------------------
+    @classmethod
+    def from_run(cls, run) -> LatentSource:
+        """Explore a :class:`genwidgets.training.Run`, live: calls go through ``run.call``."""
+        return cls(run.spec, run.model, run.dataset, call=run.call)
+
+    @classmethod
+    def from_folder(cls, path, dataset: Dataset | None = None) -> LatentSource:
+        """Explore a saved run folder (``config.json`` + ``model.keras``).
+
+        The data are loaded again by name (with the run's ``data_options``) unless
+        ``dataset`` is given; text is decoded with the tokenizer saved with the run.
+        """
+        from genwidgets._backend import import_keras
+        from genwidgets.plugins import get_registry
+
+        folder = Path(path)
+        config, weights = folder / "config.json", folder / "model.keras"
+        if not config.is_file() or not weights.is_file():
+            raise FileNotFoundError(
+                f"Expected a run folder holding config.json and model.keras. Received: "
+                f"{str(folder)!r}, which has "
+                f"{sorted(p.name for p in folder.iterdir()) if folder.is_dir() else 'no folder'}"
+                f". A run writes model.keras when it finishes or stops.")
+        doc = json.loads(config.read_text(encoding="utf-8"))
+        registry = get_registry()
+        spec = registry.model(doc["model"])
+        if dataset is None:
+            dataset = _reload_data(registry, doc)
+        tokenizer = None
+        if doc.get("tokenizer"):
+            from genwidgets.data import CharTokenizer
+
+            tokenizer = CharTokenizer.from_dict(doc["tokenizer"])
+        _check_same_data(doc, dataset, tokenizer)
+        keras = import_keras()
+        model = keras.saving.load_model(weights, custom_objects=spec.custom_objects(),
+                                        safe_mode=True)
+        return cls(spec, model, dataset, tokenizer=tokenizer)
+
+    # -- what the views read ------------------------------------------------------------
+    @property
+    def label_names(self) -> list[str] | None:
+        names = self.info.label_names
+        return list(names) if names else None
+
+    @property
+    def labels(self) -> np.ndarray | None:
+        """The dataset's labels (``dataset.y``), or None."""
+        return None if self.dataset.y is None else np.asarray(self.dataset.y)
+
+    def items(self, idx) -> Any:
+        """The data items at ``idx``: images (n, H, W, C), or a list of strings."""
+        idx = self._indices(idx)
+        x = np.asarray(self.dataset.x)[idx]
+        return self.tokenizer.decode(x) if self.modality == "text" else x
+
+    def subset(self, max_items: int = 2000, seed: int = 0) -> np.ndarray:
+        """A fixed random choice of at most ``max_items`` item indices (sorted)."""
+        if isinstance(max_items, bool) or not isinstance(max_items, (int, np.integer)) or (
+                max_items < 1):
+            raise ValueError(f"Expected max_items to be a positive integer. Received: "
+                             f"max_items={max_items!r}")
+        key = (int(max_items), int(seed))
+        if key not in self._subsets:
+            n = len(self.dataset.x)
+            rng = np.random.default_rng(seed)
+            chosen = rng.choice(n, size=min(int(max_items), n), replace=False)
+            self._subsets[key] = np.sort(chosen).astype("int64")
+        return self._subsets[key]
+
+    # -- model calls --------------------------------------------------------------------
+    def _call(self, fn):
+        with self._lock:  # one view's request at a time
+            if self._call_fn is not None:
+                return self._call_fn(fn)
+            return fn(self._model)
+
+    def encode(self, x) -> np.ndarray:
+        """Latent vectors (N, latent_dim) of items ``x`` (the posterior mean for a VAE)."""
+        self._need("encode")
+        x = np.asarray(x)
+        shape = tuple(self.info.shape)
+        if x.ndim != len(shape) + 1 or tuple(x.shape[1:]) != shape or len(x) == 0:
+            raise ValueError(f"Expected items of shape (N, {', '.join(map(str, shape))}) like "
+                             f"{self.info.name!r}. Received: x.shape={x.shape}")
+
+        def run(model):
+            if self._encoder is _UNSET:
+                from genwidgets.latent.compiled import compile_encoder
+
+                self._encoder = compile_encoder(model, x)
+            if self._encoder is None:
+                return np.asarray(model.encode(x))
+            return self._encoder(x)
+
+        return self._call(run).astype("float32")
+
+    def encode_dataset(self, max_items: int = 2000, seed: int = 0):
+        """``(idx, z)``: a fixed random subset of the data (same every call) and its latents."""
+        idx = self.subset(max_items, seed)
+        return idx, self.encode(np.asarray(self.dataset.x)[idx])
+
+    def decode_raw(self, z) -> np.ndarray:
+        """Images (N, H, W, C) in [0, 1], or token ids (N, seq_len)."""
+        self._need("decode")
+        z = self._latents(z)
+
+        def run(model):
+            if self._decoder is _UNSET:
+                from genwidgets.latent.compiled import compile_decoder
+
+                self._decoder = compile_decoder(model, self.modality)
+            if self._decoder is None:
+                return np.asarray(model.decode(z))
+            return self._decoder(z)
+
+        return self._call(run)
+
+    def decode(self, z) -> Any:
+        """Images (N, H, W, C) in [0, 1], or a list of N strings for text."""
+        return self._as_items(self.decode_raw(z))
+
+    def sample(self, n: int, seed: int = 0, temperature: float = 1.0) -> Any:
+        """``n`` samples from the model's prior: images, or a list of strings."""
+        self._need("sample")
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"Expected n >= 1 samples. Received: n={n!r}")
+        out = self._call(lambda model: np.asarray(
+            model.sample(int(n), seed=int(seed), temperature=float(temperature))))
+        return self._as_items(out)
+
+    def posterior(self, x):
+        """``(mean, log_var)`` of q(z|x), if the model offers ``posterior(x)``; else None."""
+        if not hasattr(self._model, "posterior"):
+            return None
+        return self._call(lambda model: tuple(np.asarray(a) for a in model.posterior(x)))
+
+    @property
+    def compiled(self) -> dict[str, bool | None]:
+        """Whether encode / decode run compiled (None: not used yet)."""
+        return {k: None if v is _UNSET else v is not None
+                for k, v in (("encode", self._encoder), ("decode", self._decoder))}
+
+    # -- checks -------------------------------------------------------------------------
+    def _need(self, capability: str) -> None:
+        if capability not in self.capabilities:
+            raise ValueError(
+                f"{self.spec.name} cannot {capability}. Expected a model whose capabilities "
+                f"include {capability!r}. Received: capabilities={sorted(self.capabilities)}")
+
+    def _latents(self, z) -> np.ndarray:
+        z = np.asarray(z, dtype="float32")
+        if z.ndim == 1 and z.shape[0] == self.latent_dim:
+            z = z[None]
+        if z.ndim != 2 or z.shape[1] != self.latent_dim or len(z) == 0:
+            raise ValueError(f"Expected latent vectors of shape (N, {self.latent_dim}). "
+                             f"Received: z.shape={z.shape}")
+        if not np.all(np.isfinite(z)):
+            raise ValueError("Expected finite latent vectors. Received: NaN or inf values")
+        return z
+
+    def _indices(self, idx) -> np.ndarray:
+        idx = np.asarray(idx)
+        n = len(self.dataset.x)
+        if idx.ndim != 1 or idx.dtype.kind not in "iu" or (
+                idx.size and (idx.min() < -n or idx.max() >= n)):
+            raise ValueError(f"Expected a 1-D array of item indices in [0, {n}). "
+                             f"Received: {idx!r}")
+        return idx
+
+    def _as_items(self, out: np.ndarray) -> Any:
+        return self.tokenizer.decode(out) if self.modality == "text" else out
+
+    def __repr__(self) -> str:
+        return (f"LatentSource({self.spec.name} on {self.info.name}, "
+                f"latent_dim={self.latent_dim})")
+
+
+def _reload_data(registry, doc: dict) -> Dataset:
+    name, options = doc.get("data"), dict(doc.get("data_options") or {})
+    if name not in registry.datasets:
+        raise ValueError(
+            f"The run's data {name!r} is not a registered dataset, so it cannot be loaded "
+            f"again. Expected one of {sorted(registry.datasets)}. Fix: pass the data itself, "
+            f"LatentSource.from_folder(path, dataset=...).")
+    return registry.dataset(name).load(**options)
+
+
+def _check_same_data(doc: dict, dataset: Dataset, tokenizer) -> None:
+    saved = doc.get("data_info") or {}
+    shape = tuple(saved.get("shape") or ())
+    if shape and tuple(dataset.info.shape) != shape:
+        raise ValueError(f"Expected data items of shape {shape}, as the run was trained on. "
+                         f"Received: {dataset.info.name!r} with shape {dataset.info.shape}")
+    if tokenizer is not None and dataset.tokenizer is not None and (
+            tuple(dataset.tokenizer.vocab) != tuple(tokenizer.vocab)):
+        raise ValueError(
+            f"The data {dataset.info.name!r} loaded again have another vocabulary than the "
+            f"run was trained with ({len(dataset.tokenizer.vocab)} vs "
+            f"{len(tokenizer.vocab)} tokens). Fix: pass the same data with "
+            f"LatentSource.from_folder(path, dataset=...).")
