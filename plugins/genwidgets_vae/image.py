@@ -26,34 +26,37 @@ def _conv_nets(config, info: DataInfo):
             f"vae: the conv architecture needs height and width divisible by 4. "
             f"Received: shape={info.shape}. Use architecture='dense'."
         )
-    f, d = config.filters, config.latent_dim
+    f, d, act = config.filters, config.latent_dim, config.activation
     x = keras.Input(info.shape, name="image")
-    t = layers.Conv2D(f, 4, strides=2, padding="same", activation="relu")(x)
-    t = layers.Conv2D(2 * f, 4, strides=2, padding="same", activation="relu")(t)
+    t = layers.Conv2D(f, 4, strides=2, padding="same", activation=act)(x)
+    t = layers.Conv2D(2 * f, 4, strides=2, padding="same", activation=act)(t)
     t = layers.Flatten()(t)
-    t = layers.Dense(config.hidden, activation="relu")(t)
+    t = layers.Dense(config.hidden, activation=act)(t)
     mean, log_var = layers.Dense(d, name="mean")(t), layers.Dense(d, name="log_var")(t)
     zin = keras.Input((d,), name="z")
-    t = layers.Dense(config.hidden, activation="relu")(zin)
-    t = layers.Dense((h // 4) * (w // 4) * 2 * f, activation="relu")(t)
+    t = layers.Dense(config.hidden, activation=act)(zin)
+    t = layers.Dense((h // 4) * (w // 4) * 2 * f, activation=act)(t)
     t = layers.Reshape((h // 4, w // 4, 2 * f))(t)
-    t = layers.Conv2DTranspose(f, 4, strides=2, padding="same", activation="relu")(t)
+    t = layers.Conv2DTranspose(f, 4, strides=2, padding="same", activation=act)(t)
+    t = layers.Dropout(config.dropout)(t) if config.dropout else t
     logits = layers.Conv2DTranspose(c, 4, strides=2, padding="same", name="logits")(t)
     return keras.Model(x, [mean, log_var], name="encoder"), keras.Model(zin, logits,
                                                                         name="decoder")
 
 
 def _dense_nets(config, info: DataInfo):
-    d = config.latent_dim
+    d, act = config.latent_dim, config.activation
     x = keras.Input(info.shape, name="image")
     t = layers.Flatten()(x)
     for _ in range(config.depth):
-        t = layers.Dense(config.hidden, activation="relu")(t)
+        t = layers.Dense(config.hidden, activation=act)(t)
     mean, log_var = layers.Dense(d, name="mean")(t), layers.Dense(d, name="log_var")(t)
     zin = keras.Input((d,), name="z")
     t = zin
     for _ in range(config.depth):
-        t = layers.Dense(config.hidden, activation="relu")(t)
+        t = layers.Dense(config.hidden, activation=act)(t)
+        # only the decoder: dropout in the encoder blurs q(z|x) and costs more than it saves
+        t = layers.Dropout(config.dropout)(t) if config.dropout else t
     t = layers.Dense(int(np.prod(info.shape)))(t)
     logits = layers.Reshape(info.shape, name="logits")(t)
     return keras.Model(x, [mean, log_var], name="encoder"), keras.Model(zin, logits,

@@ -32,6 +32,9 @@ class VAESpec(ModelSpec):
         architecture: Literal["auto", "conv", "dense"] = "auto"
         hidden: int = 512  # images: width of the dense layers
         depth: int = 2  # images, dense: hidden layers in the encoder and in the decoder
+        activation: Literal["swish", "relu", "gelu", "elu"] = "swish"  # images: hidden layers
+        # images: dropout on the decoder's hidden layers while training (against overfitting)
+        dropout: float = 0.15
         filters: int = 32  # images, conv: filters of the first conv layer
         rnn_units: int = 256  # text: GRU units of the encoder (each direction) and decoder
         embed_dim: int = 64  # text: character embedding
@@ -50,6 +53,9 @@ class VAESpec(ModelSpec):
                 value = getattr(self, name)
                 if value < 1:
                     raise ValueError(f"vae: {name} must be >= 1. Received: {name}={value}")
+            if not 0 <= self.dropout < 1:
+                raise ValueError(f"vae: dropout must be in [0, 1). Received: "
+                                 f"dropout={self.dropout}")
             check_hyper("learning_rate", self.learning_rate)
             for name in HYPER_SETTINGS:
                 check_hyper(name, getattr(self, name))

@@ -1,0 +1,242 @@
+"""The VAE's negative ELBO on held-out MNIST after at most ten minutes on this machine.
+
+    python benchmarks/quality_vae_mnist.py [--quick] [--out artifacts/] [--seconds 600]
+
+Protocol (../shared/data/README.md): the first 8,000 MNIST t10k images train, the last
+2,000 evaluate, pixels in [0, 1]. The VAE plugin (through the registry, latent 16, batch
+100) trains for at most ``--seconds`` of wall time (whole epochs, the compile counted), its
+learning rate decaying log-linearly with the elapsed share of that budget and its KL weight
+warming up over the first epochs. The figure is the negative ELBO in nats per test image:
+the analytic KL of q(z|x) from N(0, I) plus the summed Bernoulli cross-entropy averaged
+over ``--elbo-samples`` draws of z from q(z|x) (a fixed NumPy seed: deterministic).
+
+``architecture="auto"`` picks the networks by device: on CPU, where XLA's convolutions are
+slow, a dense VAE (784-512-512-16 and back, swish, dropout 0.15 on the decoder's hidden
+layers); on an accelerator, the convolutional one.
+
+A plain Keras MLP VAE (784-512-16, ReLU, the same loss, batch 100) is timed per epoch in
+the same process for the speed ratio: one of its epochs every ``--baseline-every`` VAE
+epochs, so that both see the same load from the machine's other users.
+
+Prints JSON lines; the last is the headline: test_neg_elbo_nats (goal <= 105),
+s_per_epoch and baseline_s_per_epoch (medians of per-epoch times, the compiling first
+epoch left out), ratio (goal <= 2), epochs, train_s, architecture, load_avg. Writes a PNG
+of test images, their reconstructions and prior samples to ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import genwidgets  # noqa: F401  (sets the Keras backend before keras is imported)
+
+DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mnist"
+N_TRAIN, BATCH, LATENT = 8000, 100, 16
+SETTINGS = dict(latent_dim=LATENT, architecture="auto", hidden=512, depth=2,
+                activation="swish", dropout=0.15, learning_rate=1e-3, beta=1.0)
+FINAL_LR = 3e-5  # the rate at the end of the budget
+WARMUP_EPOCHS = 10  # KL weight from ~0 to beta over these epochs
+
+
+def emit(**record) -> None:
+    print(json.dumps(record), flush=True)
+
+
+def load_mnist():
+    from genwidgets.data.images import load_mnist as load
+
+    if not (DATA / "t10k-images-idx3-ubyte.gz").exists():
+        sys.exit(f"quality_vae_mnist: MNIST not found. Expected "
+                 f"{DATA / 't10k-images-idx3-ubyte.gz'} (../shared/data/mnist from the "
+                 f"project root).")
+    return load(path=DATA, split="test")
+
+
+def bernoulli_nats(x: np.ndarray, logits: np.ndarray) -> np.ndarray:
+    """Summed binary cross-entropy per image, from logits (stable)."""
+    x, logits = x.reshape(len(x), -1), logits.reshape(len(x), -1).astype("float64")
+    ce = np.maximum(logits, 0) - logits * x + np.log1p(np.exp(-np.abs(logits)))
+    return ce.sum(-1)
+
+
+def neg_elbo(encoder, decoder, x: np.ndarray, samples: int, seed: int = 0) -> dict:
+    """Per-image negative ELBO: analytic KL + cross-entropy averaged over ``samples`` z."""
+    mean, log_var = (np.asarray(a, "float64") for a in
+                     encoder.predict(x, batch_size=500, verbose=0))
+    kl = 0.5 * np.sum(np.exp(log_var) + mean ** 2 - 1.0 - log_var, axis=-1)
+    rng, reconstruction = np.random.default_rng(seed), np.zeros(len(x))
+    for _ in range(samples):
+        z = mean + np.exp(0.5 * log_var) * rng.standard_normal(mean.shape)
+        logits = decoder.predict(z.astype("float32"), batch_size=500, verbose=0)
+        reconstruction += bernoulli_nats(x, logits) / samples
+    return {"neg_elbo": float(np.mean(reconstruction + kl)),
+            "reconstruction": float(np.mean(reconstruction)), "kl": float(np.mean(kl))}
+
+
+def baseline_vae(shape):
+    """A plain Keras MLP VAE: 784-512-16 encoder, 16-512-784 decoder, ReLU, Adam 1e-3."""
+    import keras
+    from keras import layers, ops
+
+    class PlainVAE(keras.Model):
+        def __init__(self):
+            super().__init__(name="plain_vae")
+            x = keras.Input(shape)
+            h = layers.Dense(512, activation="relu")(layers.Flatten()(x))
+            self.encoder = keras.Model(x, [layers.Dense(LATENT)(h), layers.Dense(LATENT)(h)])
+            z = keras.Input((LATENT,))
+            out = layers.Dense(int(np.prod(shape)))(layers.Dense(512, activation="relu")(z))
+            self.decoder = keras.Model(z, layers.Reshape(shape)(out))
+            self.seed = keras.random.SeedGenerator(0)
+
+        def call(self, x, training=False):
+            mean, log_var = self.encoder(x)
+            eps = keras.random.normal(ops.shape(mean), seed=self.seed)
+            return self.decoder(mean + ops.exp(0.5 * log_var) * eps), mean, log_var
+
+        def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None,
+                         training=True):
+            logits, mean, log_var = y_pred
+            ce = ops.binary_crossentropy(x, logits, from_logits=True)
+            reconstruction = ops.sum(ops.reshape(ce, (ops.shape(ce)[0], -1)), axis=-1)
+            kl = 0.5 * ops.sum(ops.exp(log_var) + ops.square(mean) - 1.0 - log_var, axis=-1)
+            return ops.mean(reconstruction + kl)
+
+    model = PlainVAE()
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    return model
+
+
+def epoch_times(model, x, epochs: int) -> list[float]:
+    times = []
+    for _ in range(epochs):
+        t0 = time.perf_counter()
+        model.fit(x, batch_size=BATCH, epochs=1, verbose=0, shuffle=True)
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def train_vae(x: np.ndarray, info, seconds: float, max_epochs: int, baseline, every: int):
+    """Train the plugin's VAE for at most ``seconds`` (whole epochs, the compile counted);
+    every ``every`` epochs one baseline epoch runs beside it, under the same load, its time
+    left out of the budget. Returns the model, its config, train_s and both epoch times."""
+    from genwidgets.plugins import get_registry
+
+    spec = get_registry().model("vae")
+    steps_per_epoch = len(x) // BATCH
+    config = spec.config(**SETTINGS, kl_anneal_steps=WARMUP_EPOCHS * steps_per_epoch)
+    model = spec.build(config, info)
+    start, aside, times, base_times = time.perf_counter(), 0.0, [], []
+    while len(times) < max_epochs:
+        elapsed = time.perf_counter() - start - aside
+        if times and elapsed + times[-1] > seconds:
+            break
+        if len(times) % every == 1:  # after the compiling first epoch
+            t0 = time.perf_counter()
+            base_times += epoch_times(baseline, x, 1)
+            aside += time.perf_counter() - t0
+        share = min(1.0, elapsed / seconds)
+        model.set_hyper("learning_rate",
+                        config.learning_rate * (FINAL_LR / config.learning_rate) ** share)
+        t0 = time.perf_counter()
+        logs = model.fit(x, batch_size=BATCH, epochs=1, verbose=0, shuffle=True).history
+        times.append(time.perf_counter() - t0)
+        if len(times) in (1, 10) or len(times) % 50 == 0:
+            emit(epoch=len(times), elapsed_s=round(time.perf_counter() - start - aside, 1),
+                 loss=round(logs["loss"][-1], 2), reconstruction=round(
+                     logs["reconstruction"][-1], 2), kl=round(logs["kl"][-1], 2),
+                 learning_rate=float(f"{float(model.optimizer.learning_rate.numpy()):.3g}"))
+    return model, config, time.perf_counter() - start - aside, times, base_times
+
+
+def save_figure(rows: list[np.ndarray], path: Path, scale: int = 2) -> None:
+    """Each row of images side by side, dark digits on white."""
+    from PIL import Image
+
+    h, w = rows[0].shape[1:3]
+    grid = np.ones((len(rows) * (h + 2), max(len(r) for r in rows) * (w + 2)), "float32")
+    for i, row in enumerate(rows):
+        for j, image in enumerate(row):
+            grid[i * (h + 2) + 1: i * (h + 2) + 1 + h,
+                 j * (w + 2) + 1: j * (w + 2) + 1 + w] = 1.0 - image[..., 0]
+    img = Image.fromarray((grid * 255).round().astype("uint8"), mode="L")
+    img.resize((img.width * scale, img.height * scale), Image.NEAREST).save(path)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a tiny smoke run (seconds)")
+    parser.add_argument("--out", default="artifacts", help="folder for the PNG")
+    parser.add_argument("--seconds", type=float, default=600.0, help="VAE training budget")
+    parser.add_argument("--elbo-samples", type=int, default=64,
+                        help="draws of z per test image for the reconstruction term")
+    parser.add_argument("--baseline-every", type=int, default=40,
+                        help="one timed baseline epoch per this many VAE epochs")
+    args = parser.parse_args()
+    from genwidgets.spec import DataInfo
+
+    load_start = os.getloadavg()[0]
+    data = load_mnist()
+    x_train, x_test = data.x[:N_TRAIN], data.x[N_TRAIN:]
+    seconds, max_epochs, samples = args.seconds, 100_000, args.elbo_samples
+    if args.quick:
+        x_train, x_test = x_train[:1000], x_test[:200]
+        seconds, max_epochs, samples = min(seconds, 10.0), 5, 4
+    info = DataInfo(name="mnist", modality="image", shape=x_train.shape[1:],
+                    n_items=len(x_train))
+    emit(stage="data", train=len(x_train), test=len(x_test), load_avg=round(load_start, 2))
+
+    baseline = baseline_vae(x_train.shape[1:])
+    epoch_times(baseline, x_train, 1)  # compiles
+    model, config, train_s, times, base_times = train_vae(
+        x_train, info, seconds, max_epochs, baseline, args.baseline_every)
+    if len(base_times) < 3:  # a short run: time a few baseline epochs after it
+        base_times += epoch_times(baseline, x_train, 3 - len(base_times))
+    emit(stage="vae", architecture=model.architecture, epochs=len(times),
+         train_s=round(train_s, 1), first_epoch_s=round(times[0], 2),
+         baseline_s_per_epoch=[round(t, 3) for t in base_times])
+
+    test = neg_elbo(model.encoder, model.decoder, x_test, samples)
+    train = neg_elbo(model.encoder, model.decoder, x_train[:2000], samples)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    png = out / "vae_mnist.png"
+    shown = x_test[:12]
+    save_figure([shown, model.decode(model.encode(shown)), model.sample(12, seed=0),
+                 model.sample(12, seed=1)], png)
+
+    s_per_epoch = statistics.median(times[1:] or times)
+    baseline_s = statistics.median(base_times)
+    emit(
+        test_neg_elbo_nats=round(test["neg_elbo"], 2),
+        test_reconstruction_nats=round(test["reconstruction"], 2),
+        test_kl_nats=round(test["kl"], 2),
+        train_neg_elbo_nats=round(train["neg_elbo"], 2),
+        s_per_epoch=round(s_per_epoch, 3),
+        baseline_s_per_epoch=round(baseline_s, 3),
+        baseline_epochs_timed=len(base_times),
+        ratio=round(s_per_epoch / baseline_s, 2),
+        epochs=len(times),
+        train_s=round(train_s, 1),
+        architecture=model.architecture,
+        elbo="analytic KL + Bernoulli cross-entropy averaged over z ~ q(z|x)",
+        elbo_samples=samples,
+        config={k: getattr(config, k) for k in (*SETTINGS, "kl_anneal_steps")},
+        final_learning_rate=FINAL_LR,
+        batch_size=BATCH,
+        quick=args.quick,
+        png=str(png),
+        load_avg=round(max(load_start, os.getloadavg()[0]), 2),
+    )
+
+
+if __name__ == "__main__":
+    main()
