@@ -10,9 +10,14 @@ from __future__ import annotations
 import importlib
 
 _VIEWS = {
+    "InterpolationStrip": "genwidgets.widgets.interpolation_strip",
+    "LatentMap": "genwidgets.widgets.latent_map",
     "LossPlot": "genwidgets.widgets.loss_plot",
     "PluginBrowser": "genwidgets.widgets.plugin_browser",
     "RunsTable": "genwidgets.widgets.runs_table",
+    "SampleGrid": "genwidgets.widgets.samples",
+    "SampleList": "genwidgets.widgets.samples",
+    "TextPath": "genwidgets.widgets.text_path",
     "TrainPanel": "genwidgets.widgets.train_panel",
 }
 

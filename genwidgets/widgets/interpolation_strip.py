@@ -1,0 +1,125 @@
+"""``InterpolationStrip``: the images decoded along a latent path from A to B.
+
+The whole path is decoded in one batched call when the endpoints, the number of steps
+or the mode (linear or spherical) change; the position slider only picks which image
+to show large, so moving it costs no model call. Linked to a :class:`LatentMap`, the
+strip follows the map's A and B and draws its points on the map.
+"""
+
+from __future__ import annotations
+
+import html
+
+import ipywidgets as W
+import numpy as np
+
+from genwidgets.widgets.render import image_grid_png
+from genwidgets.widgets.samples import as_source, check_modality, error_html, pixel_scale
+
+MODES = ("linear", "spherical")
+
+
+def check_endpoint(name: str, z, latent_dim: int) -> np.ndarray:
+    z = np.asarray(z, dtype="float32")
+    if z.shape not in ((latent_dim,), (1, latent_dim)) or not np.all(np.isfinite(z)):
+        raise ValueError(
+            f"Expected {name} to be a finite latent vector of shape ({latent_dim},). "
+            f"Received: {name} of shape {z.shape}")
+    return z.reshape(latent_dim)
+
+
+def check_mode(mode: str) -> str:
+    if mode not in MODES:
+        raise ValueError(f"Expected mode to be one of {MODES}. Received: mode={mode!r}")
+    return mode
+
+
+class InterpolationStrip(W.VBox):
+    """Decoded images along the path A -> B, a slider showing one of them large.
+
+    Args:
+        source: a ``LatentSource`` of images, a ``Run`` or a saved run folder.
+        a, b: latent vectors (``latent_dim`` values each); or pick them on a map.
+        steps: images along the path, the endpoints included.
+        mode: ``"linear"`` (lerp) or ``"spherical"`` (slerp).
+        latent_map: a :class:`LatentMap` whose A and B the strip follows.
+    """
+
+    def __init__(self, source, a=None, b=None, *, steps: int = 8, mode: str = "linear",
+                 latent_map=None, width: int = 640):
+        self.source = as_source(source)
+        check_modality(self.source, "image", "InterpolationStrip", "TextPath")
+        self.width = width
+        self.steps = W.IntSlider(value=steps, min=2, max=32, description="steps",
+                                 continuous_update=False)
+        self.mode = W.ToggleButtons(options=MODES, value=check_mode(mode),
+                                    tooltips=["straight line (lerp)",
+                                              "great circle (slerp), for Gaussian latents"],
+                                    style={"button_width": "80px"})
+        self.position = W.IntSlider(value=0, min=0, max=steps - 1, description="show",
+                                    continuous_update=True)
+        self.strip = W.Image(format="png", layout=W.Layout(max_width=f"{width}px"))
+        self.large = W.Image(format="png", layout=W.Layout(width="192px"))
+        self.caption, self.error = W.HTML(), W.HTML()
+        for widget, name in [(self.steps, "steps"), (self.mode, "mode"),
+                             (self.position, "position"), (self.strip, "images"),
+                             (self.large, "large"), (self.caption, "caption"),
+                             (self.error, "error")]:
+            widget.add_class(f"gw-interp-{name}")
+        self.a = self.b = None
+        self.zs = self.images = None
+        self.latent_map = latent_map
+        self.steps.observe(lambda _: self.refresh(), "value")
+        self.mode.observe(lambda _: self.refresh(), "value")
+        self.position.observe(lambda _: self._show_position(), "value")
+        self.caption.value = "<i>pick A and B on the map to walk from one to the other</i>"
+        super().__init__([W.HBox([self.steps, self.mode]), self.strip,
+                          W.HBox([self.large, W.VBox([self.position, self.caption])]),
+                          self.error])
+        self.add_class("gw-interpolation-strip")
+        if latent_map is not None:
+            latent_map.on_path(self.set_endpoints)
+        if a is not None or b is not None:
+            self.set_endpoints(a, b)
+
+    def set_endpoints(self, a, b) -> None:
+        """Walk from latent vector ``a`` to ``b`` (one batched decode)."""
+        d = self.source.latent_dim
+        self.a, self.b = check_endpoint("a", a, d), check_endpoint("b", b, d)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Decode the path again (with the model as it is now)."""
+        if self.a is None:
+            return
+        from genwidgets.latent import path
+
+        n = self.steps.value
+        try:
+            zs = path(self.a, self.b, n, mode=self.mode.value)
+            images = np.asarray(self.source.decode(zs))
+        except Exception as exc:  # shown, never raised into the comm handler
+            self.error.value = error_html(exc)
+            return
+        self.error.value = ""
+        self.zs, self.images = zs, images
+        cell = min(72, self.width / n)
+        self.strip.value = image_grid_png(images, cols=n, scale=pixel_scale(images, cell))
+        shown = self.position.value
+        self.position.max = n - 1  # clips the value; its observer then shows that image
+        if self.position.value == shown:
+            self._show_position()
+
+    def _show_position(self) -> None:
+        if self.images is None:
+            return
+        k, n = self.position.value, len(self.images)
+        self.large.value = image_grid_png(self.images[k:k + 1],
+                                          scale=pixel_scale(self.images, 192))
+        name = {0: " (A)", n - 1: " (B)"}.get(k, "")
+        self.caption.value = (
+            f'<div class="gw-interp-where" data-position="{k}" data-steps="{n}">'
+            f"step {k + 1} of {n}{html.escape(name)} · t = {k / max(n - 1, 1):.2f} · "
+            f"{html.escape(self.mode.value)}</div>")
+        if self.latent_map is not None:
+            self.latent_map.show_path(self.zs, current=k)

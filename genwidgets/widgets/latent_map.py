@@ -1,0 +1,301 @@
+"""``LatentMap``: the encoded data as a 2-D scatter, coloured by label, to click and decode.
+
+One Plotly FigureWidget. Under the points lies a transparent grid (a heatmap) that
+receives clicks on empty space, so a click anywhere decodes: a point decodes its own
+latent vector, a spot between points the projection's inverse of that spot. Hovering a
+point shows the data item beside the map (Plotly's hover box cannot show an image). A
+mode toggle (or the "use as" buttons) makes the clicked spot A or B of a path, which
+linked views (:class:`InterpolationStrip`, :class:`TextPath`) follow. :meth:`refresh`
+encodes again, for a run that trains meanwhile, in the same projection basis.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import html
+
+import ipywidgets as W
+import numpy as np
+import plotly.graph_objects as go
+
+from genwidgets.widgets.latent_figure import hover_text, map_layout, map_traces, resync
+from genwidgets.widgets.render import image_grid_png
+from genwidgets.widgets.samples import as_source, guarded, pixel_scale
+
+
+@dataclasses.dataclass
+class Pick:
+    """A spot on the map: its latent vector, where it is drawn, and its data item if any."""
+
+    z: np.ndarray
+    xy: tuple[float, float]
+    index: int | None = None
+
+
+class LatentMap(W.VBox):
+    """Encoded data on a 2-D map (identity for a 2-D latent, PCA otherwise).
+
+    Args:
+        source: a ``LatentSource``, a live ``Run`` or the path of a saved run folder.
+        max_items: points to encode (a fixed random subset of the data).
+    """
+
+    def __init__(self, source, *, max_items: int = 2000, seed: int = 0, width: int = 520,
+                 height: int = 460):
+        from genwidgets.latent import Projection
+
+        self.source = as_source(source)
+        missing = {"encode", "decode"} - set(self.source.capabilities)
+        if missing:
+            raise ValueError(
+                f"LatentMap needs a model that can encode and decode; {self.source.spec.name}"
+                f" cannot {' or '.join(sorted(missing))}. Expected capabilities to include "
+                f"{sorted(missing)}. Received: capabilities={sorted(self.source.capabilities)}")
+        self.max_items, self.seed = max_items, seed
+        self.is_text = self.source.modality == "text"
+        self.projection = Projection()
+        self.a = self.b = self.selected = None
+        self.path_z = None
+        self._listeners = []
+        self._depth, self._changed = 0, False  # see _sending
+        self._encode()
+        axes = ("z[0]", "z[1]") if self.source.latent_dim == 2 else ("PC 1", "PC 2")
+        title = f"{self.source.spec.name} on {self.source.info.name}"
+        self.figure = go.FigureWidget(layout=map_layout(title, axes, width, height))
+        self.figure.add_class("gw-latent-figure")
+        self._draw_points()
+        self.click_mode = W.ToggleButtons(
+            options=[("decode", "decode"), ("set A", "a"), ("set B", "b")], value="decode",
+            tooltips=["a click decodes the spot", "the next click is A, then B",
+                      "the next click is B"], style={"button_width": "70px"})
+        self.use_a = W.Button(description="use as A", layout=W.Layout(width="auto"))
+        self.use_b = W.Button(description="use as B", layout=W.Layout(width="auto"))
+        self.refresh_button = W.Button(description="Refresh", icon="refresh",
+                                       tooltip="encode again with the model as it is now",
+                                       layout=W.Layout(width="auto"))
+        view = (lambda: W.HTML(layout=W.Layout(width="260px"))) if self.is_text else (
+            lambda: W.Image(format="png", layout=W.Layout(width="120px")))
+        self.item_view, self.decoded_view = view(), view()
+        self.details, self.info, self.error = W.HTML(), W.HTML(), W.HTML()
+        for widget, name in [(self.click_mode, "mode"), (self.use_a, "use-a"),
+                             (self.use_b, "use-b"), (self.refresh_button, "refresh"),
+                             (self.item_view, "item"), (self.decoded_view, "decoded"),
+                             (self.details, "details"), (self.info, "info"),
+                             (self.error, "error")]:
+            widget.add_class(f"gw-map-{name}")
+        self.use_a.on_click(lambda _: self._guard(self.set_a))
+        self.use_b.on_click(lambda _: self._guard(self.set_b))
+        self.refresh_button.on_click(lambda _: self._guard(self.refresh))
+        self.details.value = "<i>hover a point to see it; click anywhere to decode</i>"
+        self._show_info()
+        side = W.VBox([self.details, W.HTML("<b>data item</b>"), self.item_view,
+                       W.HTML("<b>decoded</b>"), self.decoded_view],
+                      layout=W.Layout(width="270px"))
+        super().__init__([
+            W.HBox([self.click_mode, self.use_a, self.use_b, self.refresh_button]),
+            W.HBox([self.figure, side], layout=W.Layout(align_items="flex-start")),
+            self.info, self.error])
+        self.add_class("gw-latent-map")
+
+    # -- what other views and code use ----------------------------------------------
+    def on_path(self, callback) -> None:
+        """Call ``callback(a_z, b_z)`` whenever A or B changes (now, if both are set)."""
+        self._listeners.append(callback)
+        if self.a is not None and self.b is not None:
+            callback(self.a.z, self.b.z)
+
+    def select_item(self, index: int) -> Pick:
+        """What a click on the point of data item ``index`` does."""
+        row = self.rows.get(int(index))
+        if row is None:
+            raise ValueError(f"Item {index} is not on the map. Expected one of the "
+                             f"{len(self.idx)} encoded items, e.g. {self.idx[:5].tolist()}")
+        return self._clicked(Pick(self.z[row], tuple(map(float, self.xy[row])), int(index)))
+
+    def select_xy(self, x: float, y: float) -> Pick:
+        """What a click on the spot (x, y) of the map does: decode the inverse projection."""
+        z = self.projection.inverse(np.array([[x, y]], dtype="float32"))[0]
+        return self._clicked(Pick(np.asarray(z, dtype="float32"), (float(x), float(y))))
+
+    def set_a(self, pick: Pick | None = None) -> None:
+        """Make ``pick`` (by default the last clicked spot) the start of the path."""
+        self.a = self._need(pick)
+        with self._sending():
+            self._path_changed()
+
+    def set_b(self, pick: Pick | None = None) -> None:
+        self.b = self._need(pick)
+        with self._sending():
+            self._path_changed()
+
+    def show_path(self, zs, current: int | None = None) -> None:
+        """Draw a path (latent vectors, A first) on the map; ``current`` larger."""
+        zs = np.asarray(zs, dtype="float32")
+        moved = self.path_z is None or not np.array_equal(zs, self.path_z)
+        self.path_z = zs
+        xy = self.projection.transform(zs)
+        n = len(xy)
+        trace = self.figure.data[self._path_trace]
+        with self.figure.batch_update():
+            trace.x, trace.y = xy[:, 0], xy[:, 1]
+            trace.text = ["A", *[""] * (n - 2), "B"][:n]
+            trace.marker.size = [13 if i == current else 7 for i in range(n)]
+        if moved:  # not for a mere move of the current step
+            with self._sending():
+                self._changed = True
+
+    def refresh(self) -> None:
+        """Encode the data again (a live run moves on) in the same projection basis."""
+        self._encode()
+        for pick in (self.a, self.b, self.selected):
+            if pick is not None and pick.index in self.rows:  # an item moves with the model
+                row = self.rows[pick.index]
+                pick.z, pick.xy = self.z[row], tuple(map(float, self.xy[row]))
+        with self._sending():
+            self._draw_points()
+            self._show_info()
+            if self.selected is not None:
+                self._show_pick(self.selected)
+            self._path_changed()
+
+    @contextlib.contextmanager
+    def _sending(self):
+        """Re-send the figure's full state once, when the outermost change is done: a
+        view that connects later (a reload, Voila) builds from it (see ``resync``)."""
+        self._depth += 1
+        try:
+            yield
+        finally:
+            self._depth -= 1
+            if not self._depth and self._changed:
+                self._changed = False
+                resync(self.figure)
+
+    # -- drawing --------------------------------------------------------------------
+    def _encode(self) -> None:
+        self.idx, self.z = self.source.encode_dataset(max_items=self.max_items, seed=self.seed)
+        self.idx = np.asarray(self.idx)
+        if not self.projection.fitted:
+            self.projection.fit(self.z)  # once: maps of later epochs share the basis
+        self.xy = np.asarray(self.projection.transform(self.z), dtype="float32")
+        self.rows = {int(i): r for r, i in enumerate(self.idx)}  # item index -> point row
+        y, names = self.source.labels, self.source.label_names
+        self.labels = None if y is None else np.array(
+            [names[int(v)] if names else str(v) for v in y[self.idx]])
+
+    def _draw_points(self) -> None:
+        items = self.source.items(self.idx) if self.is_text else None
+        labels = self.labels
+        hover = ([hover_text(t) for t in items] if self.is_text else
+                 [f"#{i} · {html.escape(labels[r] if labels is not None else 'item')}"
+                  for r, i in enumerate(self.idx)])
+        traces, self._groups = map_traces(self.xy, self.idx, labels, hover)
+        self._path_trace, self._selected_trace = len(traces) - 2, len(traces) - 1
+        fig = self.figure
+        if [t.name for t in fig.data] == [t.name for t in traces]:
+            with fig.batch_update():  # the same groups: move the points and the grid
+                for old, new in zip(fig.data[:-2], traces[:-2]):
+                    old.update(new.to_plotly_json())
+            self._changed = True
+            return
+        fig.data = []
+        fig.add_traces(traces)
+        for trace in fig.data:
+            trace.on_click(self._on_click)
+        for trace in fig.data[1:self._path_trace]:
+            trace.on_hover(self._on_hover)
+
+    def _show_info(self) -> None:
+        n, total, d = len(self.idx), len(self.source.dataset.x), self.source.latent_dim
+        how = "the latent itself" if d == 2 else "PCA, basis fixed at the first encoding"
+        self.info.value = (f'<span class="gw-map-count" data-points="{n}">{n} of {total} '
+                           f"items · {d}-D latent · map: {how}</span>")
+
+    # -- clicks -----------------------------------------------------------------------
+    def _guard(self, action, *args):
+        return guarded(self.error, action, *args)
+
+    def _on_click(self, trace, points, state) -> None:
+        if not points.point_inds:
+            return  # Plotly asks every trace; only the clicked one has points
+        k, i = self.figure.data.index(trace), points.point_inds[0]
+        if k == 0:
+            self._guard(self.select_xy, points.xs[0], points.ys[0])
+        elif k < self._path_trace:
+            self._guard(self.select_item, int(self.idx[self._groups[k - 1][i]]))
+        elif k == self._path_trace and self.path_z is not None:
+            x, y = points.xs[0], points.ys[0]
+            self._guard(self._clicked, Pick(self.path_z[i], (float(x), float(y))))
+
+    def _on_hover(self, trace, points, state) -> None:
+        if not points.point_inds:
+            return
+        k = self.figure.data.index(trace)
+        index = int(self.idx[self._groups[k - 1][points.point_inds[0]]])
+        self._guard(self._show_item, index, "hover")
+
+    def _clicked(self, pick: Pick) -> Pick:
+        self.selected = pick
+        mode = self.click_mode.value
+        with self._sending():
+            self._show_pick(pick)
+            if mode in ("a", "b"):  # "set A" moves on to "set B", "set B" back to decode
+                self.click_mode.value = "b" if mode == "a" else "decode"
+                (self.set_a if mode == "a" else self.set_b)(pick)
+        return pick
+
+    def _need(self, pick: Pick | None) -> Pick:
+        pick = pick if pick is not None else self.selected
+        if pick is None:
+            raise ValueError("Nothing is selected yet: click a point or a spot on the map "
+                             "first, or pass a Pick. Received: pick=None")
+        return pick
+
+    def _show_pick(self, pick: Pick) -> None:
+        decoded = self.source.decode(pick.z[None])
+        if self.is_text:
+            self.decoded_view.value = f"<code>{html.escape(decoded[0])}</code>"
+        else:
+            decoded = np.asarray(decoded)
+            self.decoded_view.value = image_grid_png(decoded, scale=pixel_scale(decoded, 112))
+        with self.figure.batch_update():
+            self.figure.data[self._selected_trace].x = [pick.xy[0]]
+            self.figure.data[self._selected_trace].y = [pick.xy[1]]
+        self._changed = True
+        if pick.index is not None:
+            self._show_item(pick.index, "clicked")
+        else:
+            if self.is_text:
+                self.item_view.value = "<i>no item here</i>"
+            else:
+                self.item_view.layout.display = "none"  # no empty (broken) picture
+            self.details.value = (f'<span data-kind="space">clicked empty space at '
+                                  f"({pick.xy[0]:.2f}, {pick.xy[1]:.2f})</span>")
+
+    def _show_item(self, index: int, how: str) -> None:
+        item = self.source.items(np.array([index]))
+        label = "" if self.labels is None else (
+            f" · label {html.escape(str(self.labels[self.rows[index]]))}")
+        self.details.value = (f'<span data-kind="{how}" data-index="{index}">{how}: item '
+                              f"#{index}{label}</span>")
+        if self.is_text:
+            self.item_view.value = f"<code>{html.escape(item[0])}</code>"
+        else:
+            item = np.asarray(item)
+            self.item_view.value = image_grid_png(item, scale=pixel_scale(item, 112))
+            self.item_view.layout.display = None
+
+    def _path_changed(self) -> None:
+        ends = [p for p in (self.a, self.b) if p is not None]
+        trace = self.figure.data[self._path_trace]
+        self.path_z = np.stack([p.z for p in ends]) if ends else None
+        with self.figure.batch_update():
+            trace.x = [p.xy[0] for p in ends]
+            trace.y = [p.xy[1] for p in ends]
+            trace.text = ["A", "B"][:len(ends)] if self.a is not None else ["B"]
+            trace.marker.size = 7
+        self._changed = True
+        if self.a is not None and self.b is not None:
+            for callback in self._listeners:  # linked views decode the path and draw it
+                self._guard(callback, self.a.z, self.b.z)

@@ -1,0 +1,158 @@
+"""``SampleGrid`` (images) and ``SampleList`` (text): fresh draws from a model's prior.
+
+Both read a :class:`genwidgets.latent.LatentSource` (or a run, or a run folder, through
+:func:`as_source`), so they work on a live run while it trains and on a saved one. A
+Resample button draws again with the next seed; the same seed always gives the same draw.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import os
+
+import ipywidgets as W
+
+from genwidgets.widgets.render import image_grid_png, text_lines_html
+
+
+def as_source(source):
+    """A ``LatentSource`` from a ``LatentSource``, a live ``Run`` or a saved run folder."""
+    from genwidgets.latent import LatentSource
+    from genwidgets.training import Run
+
+    if isinstance(source, LatentSource):
+        return source
+    if isinstance(source, Run):
+        return LatentSource.from_run(source)
+    if isinstance(source, (str, os.PathLike)):
+        return LatentSource.from_folder(source)
+    raise TypeError(
+        "Expected a genwidgets.latent.LatentSource, a genwidgets.training.Run or the path "
+        f"of a saved run folder. Received: source={source!r} ({type(source).__name__})")
+
+
+def check_modality(source, modality: str, view: str, other: str) -> None:
+    if source.modality != modality:
+        raise ValueError(
+            f"{view} shows {modality} data; use {other} for {source.modality}. Expected a "
+            f"source with modality={modality!r}. Received: modality={source.modality!r} "
+            f"({source.spec.name} on {source.info.name})")
+
+
+def error_html(exc: BaseException) -> str:
+    return (f"<pre style='color:#c62828;white-space:pre-wrap'>"
+            f"{html.escape(f'{type(exc).__name__}: {exc}')}</pre>")
+
+
+def guarded(error, action, *args):
+    """``action(*args)``; an exception is shown in the HTML widget ``error``, not raised
+    into the comm handler that called it (a click, a slider)."""
+    try:
+        error.value = ""
+        return action(*args)
+    except Exception as exc:
+        error.value = error_html(exc)
+
+
+def pixel_scale(images, target: int) -> int:
+    """The integer zoom that makes one (H, W) image about ``target`` pixels wide."""
+    return max(1, round(target / max(images.shape[1], images.shape[2])))
+
+
+class _Samples(W.VBox):
+    """Buttons and a seed over a draw of ``n`` samples; subclasses show them."""
+
+    css = "gw-samples"
+
+    def __init__(self, source, *, n: int, seed: int, extra=()):
+        self.source = as_source(source)
+        self.count = W.BoundedIntText(value=n, min=1, max=256, description="samples",
+                                      layout=W.Layout(width="150px"))
+        self.seed = W.BoundedIntText(value=seed, min=0, max=2**31 - 1, description="seed",
+                                     layout=W.Layout(width="170px"))
+        self.resample = W.Button(description="Resample", icon="refresh",
+                                 tooltip="draw again with the next seed",
+                                 layout=W.Layout(width="auto"))
+        self.count.add_class("gw-sample-count")
+        self.seed.add_class("gw-sample-seed")
+        self.resample.add_class("gw-sample-resample")
+        self.error = W.HTML()
+        self.error.add_class("gw-sample-error")
+        self.resample.on_click(lambda _: self._next_seed())
+        for control in (self.count, self.seed, *extra):
+            control.observe(lambda _: self.refresh(), "value")
+        super().__init__([W.HBox([self.resample, self.seed, self.count, *extra]),
+                          self.view, self.error])
+        self.add_class(self.css)
+        self.refresh()
+
+    def _next_seed(self) -> None:
+        self.seed.value = (self.seed.value + 1) % (2**31 - 1)  # the observer draws
+
+    def _draw(self):
+        return self.source.sample(self.count.value, seed=self.seed.value)
+
+    def refresh(self) -> None:
+        """Draw again from the model as it is now (a live run may have moved on)."""
+        if "sample" not in self.source.capabilities:
+            self._show_note(f"{self.source.spec.name} cannot sample: it has no prior to "
+                            "draw from.")
+            return
+        try:
+            samples = self._draw()
+        except Exception as exc:  # shown, never raised into the comm handler
+            self.error.value = error_html(exc)
+            return
+        self.error.value = ""
+        self.samples = samples
+        self._show(samples)
+
+
+class SampleGrid(_Samples):
+    """A grid of sampled images (one PNG), a seed and a Resample button."""
+
+    css = "gw-sample-grid"
+
+    def __init__(self, source, *, n: int = 16, seed: int = 0, width: int = 320):
+        source = as_source(source)
+        check_modality(source, "image", "SampleGrid", "SampleList")
+        self.width = width
+        self.view = W.Image(format="png", layout=W.Layout(width=f"{width}px"))
+        self.view.add_class("gw-sample-images")
+        super().__init__(source, n=n, seed=seed)
+
+    def _show(self, images) -> None:
+        cols = math.ceil(math.sqrt(len(images)))
+        self.view.value = image_grid_png(images, cols=cols,
+                                         scale=pixel_scale(images, self.width / cols))
+
+    def _show_note(self, text: str) -> None:
+        self.error.value = f"<i>{html.escape(text)}</i>"
+
+
+class SampleList(_Samples):
+    """Sampled sentences, one a line, with a temperature slider."""
+
+    css = "gw-sample-list"
+
+    def __init__(self, source, *, n: int = 10, seed: int = 0, temperature: float = 1.0):
+        source = as_source(source)
+        check_modality(source, "text", "SampleList", "SampleGrid")
+        self.temperature = W.FloatSlider(value=temperature, min=0.05, max=2.0, step=0.05,
+                                         description="temperature", continuous_update=False,
+                                         style={"description_width": "80px"})
+        self.temperature.add_class("gw-sample-temperature")
+        self.view = W.HTML()
+        self.view.add_class("gw-sample-lines")
+        super().__init__(source, n=n, seed=seed, extra=(self.temperature,))
+
+    def _draw(self):
+        return self.source.sample(self.count.value, seed=self.seed.value,
+                                  temperature=self.temperature.value)
+
+    def _show(self, lines) -> None:
+        self.view.value = text_lines_html(lines, css_class="gw-sample-text")
+
+    def _show_note(self, text: str) -> None:
+        self.view.value = f"<i>{html.escape(text)}</i>"

@@ -1,0 +1,294 @@
+"""LatentMap, InterpolationStrip, TextPath, SampleGrid and SampleList headless.
+
+Tiny real models (a 2-D VAE on digits, a small sentence VAE); clicks on the map go in
+as the same points message Plotly's front end sends, and state is read through
+``get_state()`` and the figure's data.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import genwidgets  # noqa: F401  (sets the Keras backend first)
+from genwidgets.latent import LatentSource
+from genwidgets.training import Run, train
+from genwidgets.widgets import InterpolationStrip, LatentMap, SampleGrid, SampleList, TextPath
+from genwidgets.widgets.render import image_grid_png
+from genwidgets.widgets.text_path import diff_html
+from tests.test_run import wait_for
+
+PNG = b"\x89PNG\r\n\x1a\n"
+TEXT_DATA = {"seq_len": 40}
+
+
+@pytest.fixture(scope="module")
+def image_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "vae-2d"
+    return train("vae", "digits", {"latent_dim": 2, "hidden": 64}, epochs=2, batch_size=64,
+                 out=out)
+
+
+@pytest.fixture(scope="module")
+def images(image_run):
+    return LatentSource.from_run(image_run)
+
+
+@pytest.fixture(scope="module")
+def texts(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "vae-text"
+    run = train("vae", "python_docs", {"latent_dim": 8, "rnn_units": 32, "embed_dim": 16},
+                epochs=1, batch_size=32, out=out, data_options=TEXT_DATA)
+    return LatentSource.from_run(run)
+
+
+def click(figure, trace: int, point, x: float, y: float, event: str = "plotly_click"):
+    """Send the points message the browser sends when a user clicks (or hovers)."""
+    figure._js2py_pointsCallback = {
+        "event_type": event, "selector": None, "device_state": None,
+        "points": {"trace_indexes": [trace], "point_indexes": [point], "xs": [x], "ys": [y]}}
+
+
+def click_item(m: LatentMap, index: int, event: str = "plotly_click") -> None:
+    row = int(np.flatnonzero(m.idx == index)[0])
+    for k, rows in enumerate(m._groups):
+        where = np.flatnonzero(rows == row)
+        if len(where):
+            click(m.figure, k + 1, int(where[0]), *map(float, m.xy[row]), event=event)
+            return
+    raise AssertionError(f"item {index} has no point")
+
+
+def png_array(data: bytes) -> np.ndarray:
+    assert bytes(data[:8]) == PNG
+    return np.asarray(Image.open(io.BytesIO(bytes(data))))
+
+
+def test_map_draws_every_encoded_point_coloured_by_label(images):
+    m = LatentMap(images)
+    names = [t.name for t in m.figure.data]
+    assert names[0] == "space" and names[-2:] == ["path", "selected"]
+    assert sorted(names[1:-2]) == [str(i) for i in range(10)]
+    assert sum(len(t.x) for t in m.figure.data[1:-2]) == len(m.idx) == len(images.dataset.x)
+    assert len({t.marker.color for t in m.figure.data[1:-2]}) == 10
+    labels = np.asarray(images.dataset.y)
+    for trace in m.figure.data[1:-2]:  # each point sits in its label's trace
+        assert set(labels[np.asarray(trace.customdata)].astype(str)) == {trace.name}
+    grid = m.figure.data[0]
+    assert grid.x0 - grid.dx / 2 < m.xy[:, 0].min() and grid.y0 - grid.dy / 2 < m.xy[:, 1].min()
+    assert grid.x0 + grid.dx * 79.5 > m.xy[:, 0].max()
+    assert 'data-points="1797"' in m.info.get_state()["value"]
+
+
+def test_hover_shows_the_item_and_a_click_decodes_it(images):
+    m = LatentMap(images, max_items=300)
+    index = int(m.idx[3])
+    click_item(m, index, event="plotly_hover")
+    item = images.items(np.array([index]))
+    assert f'data-index="{index}"' in m.details.get_state()["value"]
+    assert png_array(m.item_view.value).shape == png_array(image_grid_png(item, scale=14)).shape
+    assert m.selected is None  # hovering picks nothing
+    click_item(m, index)
+    assert m.selected.index == index
+    decoded = images.decode(m.z[m.idx == index])
+    assert bytes(m.decoded_view.value) == image_grid_png(decoded, scale=14)
+    sel = m.figure.data[m._selected_trace]
+    assert (sel.x[0], sel.y[0]) == pytest.approx(tuple(m.xy[m.idx == index][0]))
+
+
+def test_click_on_empty_space_decodes_the_inverse_projection(images):
+    m = LatentMap(images, max_items=300)
+    grid = m.figure.data[0]
+    x, y = grid.x0 + 2 * grid.dx, grid.y0 + 77 * grid.dy  # a corner cell, away from points
+    click(m.figure, 0, [77, 2], x, y)
+    assert m.selected.index is None and m.selected.xy == pytest.approx((x, y))
+    decoded = images.decode(m.projection.inverse(np.array([[x, y]])))
+    assert bytes(m.decoded_view.value) == image_grid_png(decoded, scale=14)
+    assert 'data-kind="space"' in m.details.value
+    assert m.item_view.layout.display == "none"  # no data item here: no picture
+    click_item(m, int(m.idx[0]), event="plotly_hover")
+    assert m.item_view.layout.display is None
+
+
+def test_mode_picks_a_then_b_and_the_strip_decodes_the_path(images):
+    m = LatentMap(images, max_items=300)
+    strip = InterpolationStrip(images, latent_map=m, steps=7)
+    assert strip.images is None and "pick A and B" in strip.caption.value
+    m.click_mode.value = "a"
+    click_item(m, int(m.idx[0]))
+    assert m.click_mode.get_state()["index"] == 2  # on to "set B"
+    grid = m.figure.data[0]
+    sent = []
+    m.figure.observe(lambda change: sent.append(change), "_widget_data")
+    click(m.figure, 0, [40, 40], grid.x0 + 40 * grid.dx, grid.y0 + 40 * grid.dy)
+    assert len(sent) == 1  # the full state goes out once a click, not once a change
+    assert m.click_mode.value == "decode"
+    assert m.a.index == int(m.idx[0]) and m.b.index is None
+    assert strip.images.shape == (7, 8, 8, 1)
+    np.testing.assert_allclose(strip.images[0], images.decode(m.a.z[None])[0], atol=1e-5)
+    np.testing.assert_allclose(strip.images[-1], images.decode(m.b.z[None])[0], atol=1e-5)
+    strip_png = png_array(strip.strip.value)
+    scale = strip_png.shape[1] // (7 * 9 + 1)
+    assert strip_png.shape[:2] == (10 * scale, (7 * 9 + 1) * scale)  # one row of 7
+    path = m.figure.data[m._path_trace]
+    assert len(path.x) == 7 and list(path.text) == ["A", "", "", "", "", "", "B"]
+    first = bytes(strip.large.value)
+    strip.position.value = 4
+    assert bytes(strip.large.value) != first
+    assert 'data-position="4"' in strip.caption.get_state()["value"]
+    assert list(m.figure.data[m._path_trace].marker.size) == [7, 7, 7, 7, 13, 7, 7]
+    assert len(m.figure._widget_data[m._path_trace]["x"]) == 7  # for a late viewer too
+
+
+def test_use_as_buttons_steps_and_spherical_mode(images):
+    m = LatentMap(images, max_items=300)
+    m.use_b.click()  # nothing selected yet: said beside the map, not raised
+    assert "Nothing is selected yet" in m.error.value
+    strip = InterpolationStrip(images, latent_map=m, steps=8)
+    m.select_item(int(m.idx[10]))
+    m.use_a.click()
+    m.select_xy(1.5, -1.0)
+    m.use_b.click()
+    assert m.error.value == "" and strip.images.shape[0] == 8
+    linear = strip.zs.copy()
+    strip.position.value = 7
+    strip.steps.value = 4  # fewer steps: decoded again, the position clipped to the end
+    assert strip.images.shape[0] == 4 and strip.position.value == 3
+    assert 'data-steps="4"' in strip.caption.value
+    strip.steps.value = 8
+    strip.mode.value = "spherical"
+    assert np.allclose(strip.zs[[0, -1]], linear[[0, -1]])
+    assert not np.allclose(strip.zs[1:-1], linear[1:-1])
+    a_strip = InterpolationStrip(images, m.a.z, m.b.z, steps=8, mode="spherical")
+    np.testing.assert_allclose(a_strip.images, strip.images, atol=1e-5)  # no map needed
+
+
+def test_refresh_follows_a_live_run_in_the_same_basis():
+    run = Run("vae", "digits", {"latent_dim": 3, "hidden": 32}, epochs=10_000, batch_size=32)
+    source = LatentSource.from_run(run)
+    m = LatentMap(source, max_items=200)
+    strip = InterpolationStrip(source, latent_map=m, steps=5)
+    m.select_item(int(m.idx[0]))
+    m.set_a()
+    m.select_item(int(m.idx[1]))
+    m.set_b()
+    probe = np.eye(3, dtype="float32")
+    basis, before, images_before = m.projection.transform(probe), m.xy.copy(), strip.images
+    run.start()
+    try:
+        wait_for(lambda: run.steps > 60, what="60 steps")
+        m.refresh()  # through run.call, between two batches
+        assert run.alive
+    finally:
+        run.stop()
+        run.wait(30)
+    np.testing.assert_allclose(m.projection.transform(probe), basis)  # basis kept
+    assert not np.allclose(m.xy, before)  # the points moved with the model
+    trace = m.figure.data[1]
+    np.testing.assert_allclose(trace.x, m.xy[m._groups[0], 0])
+    np.testing.assert_allclose(m.figure._widget_data[1]["x"], trace.x)  # late viewers too
+    assert m.a.xy == pytest.approx(tuple(m.xy[0]))  # A is a data item: it moved with it
+    assert not np.allclose(strip.images, images_before)  # the strip decoded again
+
+
+def test_views_open_a_saved_run_folder(image_run, images):
+    folder = image_run.folder.path
+    m = LatentMap(str(folder), max_items=100)
+    assert m.source.spec.name == "vae" and len(m.idx) == 100
+    a, b = m.z[0], m.z[1]
+    strip = InterpolationStrip(folder, a, b, steps=3)
+    np.testing.assert_allclose(strip.images, np.asarray(images.decode(strip.zs)), atol=1e-4)
+    grid = SampleGrid(folder, n=4)
+    assert grid.samples.shape == (4, 8, 8, 1)
+
+
+def test_diff_marks_what_changed_from_the_line_before():
+    assert diff_html(None, "a <b> c") == "a &lt;b&gt; c"
+    assert diff_html("the cat sat", "the dog sat") == "the <mark>dog</mark> sat"
+    assert diff_html("the cat", "the cat sat down") == "the cat<mark> sat down</mark>"
+    assert diff_html("the cat sat", "the sat") == "the sat"  # a deletion marks nothing
+    assert diff_html("cat", "cut", by="characters") == "c<mark>u</mark>t"
+    with pytest.raises(ValueError, match="Expected by to be one of"):
+        diff_html("a", "b", by="lines")
+
+
+def test_text_path_from_typed_sentences(texts):
+    a, b = "The list is sorted in place.", "A new object is returned."
+    tp = TextPath(texts, a, b, steps=5)
+    assert len(tp.lines) == 5 and all(isinstance(s, str) for s in tp.lines)
+    lines = tp.lines_view.get_state()["value"]
+    assert lines.count('class="gw-path-line"') == 5 and "<b>A</b>" in lines
+    assert "different sentence" in tp.note.value
+    ids = texts.tokenizer.encode([a, b], texts.info.seq_len)
+    np.testing.assert_allclose(tp.zs[[0, -1]], texts.encode(ids), atol=1e-5)
+    tp.sentence_b.value = "Some other sentence entirely."  # typed, then Enter
+    assert not np.allclose(tp.zs[-1], texts.encode(ids)[1])
+    tp.steps.value = 3
+    assert tp.lines_view.value.count('class="gw-path-line"') == 3
+    tp.sentence_a.value = "x" * 60 + "\u2603"
+    assert "cut to its first 39 characters" in tp.note.value
+    tp.steps.value = 4  # decoded again: what became of the typed sentence is still said
+    assert "cut to its first 39 characters" in tp.note.value
+    tp.sentence_a.value = "snow \u2603 man"
+    assert "never saw" in tp.note.value and "\u2603" in tp.note.value
+    tp.sentence_a.value = ""
+    assert "type sentence A and sentence B" in tp.note.value and tp.error.value == ""
+
+
+def test_text_map_picks_fill_the_text_path(texts):
+    m = LatentMap(texts, max_items=80)
+    assert [t.name for t in m.figure.data] == ["space", "data", "path", "selected"]
+    items = texts.items(m.idx)
+    hover = [html.unescape(h.replace("<br>", " ")) for h in m.figure.data[1].hovertext]
+    assert hover == [" ".join(item.split()) for item in items]
+    assert m.figure.layout.xaxis.title.text == "PC 1"  # an 8-D latent, projected
+    tp = TextPath(texts, latent_map=m, steps=6)
+    m.click_mode.value = "a"
+    click_item(m, int(m.idx[0]))
+    click_item(m, int(m.idx[5]))
+    assert (tp.sentence_a.value, tp.sentence_b.value) == (items[0], items[5])
+    assert len(tp.lines) == 6 and len(m.figure.data[m._path_trace].x) == 6
+    np.testing.assert_allclose(tp.zs[0], m.z[0], atol=1e-6)  # the map's vector, kept
+    assert m.decoded_view.value.startswith("<code>")
+
+
+def test_sample_grid_seed_and_resample(images):
+    grid = SampleGrid(images, n=9, seed=3)
+    first = bytes(grid.view.value)
+    assert png_array(first).ndim == 2 and grid.samples.shape == (9, 8, 8, 1)
+    assert bytes(SampleGrid(images, n=9, seed=3).view.value) == first  # same seed, same draw
+    grid.resample.click()
+    assert grid.seed.get_state()["value"] == 4 and bytes(grid.view.value) != first
+    grid.count.value = 4
+    assert grid.samples.shape == (4, 8, 8, 1)
+
+
+def test_sample_list_temperature(texts):
+    samples = SampleList(texts, n=6, temperature=1.0)
+    assert samples.view.value.count("<li>") == 6
+    hot = list(samples.samples)
+    samples.temperature.value = 0.05
+    assert samples.temperature.get_state()["value"] == 0.05
+    assert list(samples.samples) != hot and samples.error.value == ""
+
+
+def test_wrong_sources_and_inputs_say_what_was_expected(images, texts):
+    with pytest.raises(ValueError, match="use TextPath for text"):
+        InterpolationStrip(texts)
+    with pytest.raises(ValueError, match="use SampleGrid for image"):
+        SampleList(images)
+    with pytest.raises(TypeError, match="Expected a genwidgets.latent.LatentSource"):
+        LatentMap(42)
+    with pytest.raises(ValueError, match=r"Expected a to be a finite latent vector of shape"):
+        InterpolationStrip(images, [0.0, 1.0, 2.0], [0.0, 1.0])
+    with pytest.raises(ValueError, match="Expected mode to be one of"):
+        InterpolationStrip(images, mode="cubic")
+    with pytest.raises(ValueError, match="Item -1 is not on the map"):
+        LatentMap(images, max_items=50).select_item(-1)
+    gan = Run("gan", "digits", {"latent_dim": 2}, epochs=1)
+    with pytest.raises(ValueError, match="cannot encode"):
+        LatentMap(LatentSource.from_run(gan))
