@@ -7,6 +7,10 @@ import json
 import sys
 from collections.abc import Sequence
 
+# genwidgets.training.distribution's choices, spelled out so that listing plugins stays light
+DISTRIBUTIONS = ("auto", "none", "data-parallel")
+PRECISIONS = ("float32", "mixed_bfloat16")
+
 TABLE_COLUMNS = ("name", "kind", "family", "modalities", "distribution", "version", "status",
                  "error")
 JSON_KEYS = ("name", "kind", "family", "modalities", "plugin", "distribution", "version",
@@ -58,7 +62,8 @@ def cmd_train(args) -> int:
           f"{dataset.info.modality} {tuple(dataset.info.shape)}) for {args.epochs} epochs",
           file=sys.stderr)
     run = train(spec, dataset, config, epochs=args.epochs, batch_size=args.batch_size,
-                out=args.out, progress=not args.quiet, data_options=data_options)
+                out=args.out, progress=not args.quiet, data_options=data_options,
+                distribution=args.distribution, precision=args.precision)
     last = run.epoch_history[-1] if run.epoch_history else {}
     summary = ", ".join(f"{k}={v:.4g}" for k, v in last.items() if k not in ("epoch", "step"))
     if run.state != "finished":
@@ -114,6 +119,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-opt", action="append", metavar="KEY=VALUE",
                    help="a dataset option, e.g. --data-opt path=poems.txt (repeatable)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--distribution", choices=DISTRIBUTIONS, default="auto",
+                   help="data-parallel over every device JAX sees (auto: when there is more "
+                   "than one; the batch size must divide evenly), or none (one device)")
+    p.add_argument("--precision", choices=PRECISIONS, default="float32",
+                   help="mixed_bfloat16 computes in bfloat16 with float32 weights (faster on "
+                   "GPUs and TPUs, not on CPUs)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("doctor", help="versions and known-bad combinations")

@@ -40,7 +40,8 @@ def full_batches(x, batch_size: int):
 class Run:
     def __init__(self, spec: ModelSpec | str, dataset: Dataset | str, config: Any = None, *,
                  epochs: int = 10, batch_size: int = 64, out: str | Path | None = None,
-                 model: Any = None, callbacks=(), data_options: dict | None = None):
+                 model: Any = None, callbacks=(), data_options: dict | None = None,
+                 distribution: str = "auto", precision: str = "float32"):
         from genwidgets.plugins import get_registry
 
         registry = get_registry()
@@ -63,7 +64,14 @@ class Run:
         from genwidgets._backend import import_keras
 
         import_keras()  # a clear error when Keras already runs on another backend
-        self.model = model if model is not None else self.spec.build(config, dataset.info)
+        from genwidgets.training.distribution import Placement
+
+        self.placement = Placement(distribution, precision)  # the devices and the dtypes
+        self.placement.check_batch(self.batch_size)
+        self.devices: list[str] = self.placement.devices
+        with self.placement.scope():  # thread-local: entered again on the worker to fit
+            self.model = (self.placement.adopt(model) if model is not None
+                          else self.spec.build(config, dataset.info))
         self.extra_callbacks = list(callbacks)
         self.folder = None
         if out is not None:
@@ -236,10 +244,12 @@ class Run:
         controller = Controller(self)
         callbacks = RunCallbacks(controller, self.extra_callbacks, model=self.model,
                                  epochs=first + epochs, steps=self.steps_per_epoch)
+        x, batch_size = self.placement.local_batches(self.x, self.batch_size)
         try:
-            self.model.fit(self.x, batch_size=self.batch_size, initial_epoch=first,
-                           epochs=first + epochs, shuffle=True, verbose=0,
-                           callbacks=callbacks)
+            with self.placement.scope():
+                self.model.fit(x, batch_size=batch_size, initial_epoch=first,
+                               epochs=first + epochs, shuffle=True, verbose=0,
+                               callbacks=callbacks)
         except StopRun:
             outcome = "stopped"
         except BaseException as exc:  # shown in the panel and kept; never dies silently
