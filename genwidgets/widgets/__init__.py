@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 
 _VIEWS = {
+    "ConfigForm": "genwidgets.widgets.config_form",
     "InterpolationStrip": "genwidgets.widgets.interpolation_strip",
     "LatentMap": "genwidgets.widgets.latent_map",
     "LossPlot": "genwidgets.widgets.loss_plot",
@@ -17,6 +18,7 @@ _VIEWS = {
     "RunsTable": "genwidgets.widgets.runs_table",
     "SampleGrid": "genwidgets.widgets.samples",
     "SampleList": "genwidgets.widgets.samples",
+    "Studio": "genwidgets.widgets.studio",
     "TextPath": "genwidgets.widgets.text_path",
     "TrainPanel": "genwidgets.widgets.train_panel",
 }
