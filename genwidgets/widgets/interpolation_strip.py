@@ -13,7 +13,7 @@ import html
 import ipywidgets as W
 import numpy as np
 
-from genwidgets.widgets.render import image_grid_png
+from genwidgets.widgets.render import BLANK_PNG, image_grid_png
 from genwidgets.widgets.samples import as_source, check_modality, error_html, pixel_scale
 
 MODES = ("linear", "spherical")
@@ -58,8 +58,8 @@ class InterpolationStrip(W.VBox):
                                     style={"button_width": "80px"})
         self.position = W.IntSlider(value=0, min=0, max=steps - 1, description="show",
                                     continuous_update=True)
-        self.strip = W.Image(format="png", layout=W.Layout(max_width=f"{width}px"))
-        self.large = W.Image(format="png", layout=W.Layout(width="192px"))
+        self.strip = W.Image(value=BLANK_PNG, format="png", layout=W.Layout(max_width=f"{width}px"))
+        self.large = W.Image(value=BLANK_PNG, format="png", layout=W.Layout(width="192px"))
         self.caption, self.error = W.HTML(), W.HTML()
         for widget, name in [(self.steps, "steps"), (self.mode, "mode"),
                              (self.position, "position"), (self.strip, "images"),

@@ -20,7 +20,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from genwidgets.widgets.latent_figure import hover_text, map_layout, map_traces, resync
-from genwidgets.widgets.render import image_grid_png
+from genwidgets.widgets.render import BLANK_PNG, image_grid_png
 from genwidgets.widgets.samples import as_source, guarded, pixel_scale
 
 
@@ -75,7 +75,7 @@ class LatentMap(W.VBox):
                                        tooltip="encode again with the model as it is now",
                                        layout=W.Layout(width="auto"))
         view = (lambda: W.HTML(layout=W.Layout(width="260px"))) if self.is_text else (
-            lambda: W.Image(format="png", layout=W.Layout(width="120px")))
+            lambda: W.Image(value=BLANK_PNG, format="png", layout=W.Layout(width="120px")))
         self.item_view, self.decoded_view = view(), view()
         self.details, self.info, self.error = W.HTML(), W.HTML(), W.HTML()
         for widget, name in [(self.click_mode, "mode"), (self.use_a, "use-a"),

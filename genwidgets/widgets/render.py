@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import base64
 import html
 import io
 
 import numpy as np
+
+# A 1x1 transparent PNG: what an image view holds before it has something to show (an
+# empty W.Image draws the browser's broken-image icon).
+BLANK_PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR4nGNgYAAAAAMAAbitOmMAAAAASUVORK5CYII=")
 
 
 def image_grid_png(images, cols: int | None = None, scale: int = 3, pad: int = 1) -> bytes:

@@ -13,7 +13,7 @@ import os
 
 import ipywidgets as W
 
-from genwidgets.widgets.render import image_grid_png, text_lines_html
+from genwidgets.widgets.render import BLANK_PNG, image_grid_png, text_lines_html
 
 
 def as_source(source):
@@ -118,7 +118,7 @@ class SampleGrid(_Samples):
         source = as_source(source)
         check_modality(source, "image", "SampleGrid", "SampleList")
         self.width = width
-        self.view = W.Image(format="png", layout=W.Layout(width=f"{width}px"))
+        self.view = W.Image(value=BLANK_PNG, format="png", layout=W.Layout(width=f"{width}px"))
         self.view.add_class("gw-sample-images")
         super().__init__(source, n=n, seed=seed)
 

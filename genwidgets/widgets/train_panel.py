@@ -17,7 +17,7 @@ import time
 import ipywidgets as W
 
 from genwidgets.widgets.loss_plot import LossPlot
-from genwidgets.widgets.render import image_grid_png, text_lines_html
+from genwidgets.widgets.render import BLANK_PNG, image_grid_png, text_lines_html
 
 STATUS_EVERY_S, PLOT_EVERY_S = 0.4, 1.0  # a plot redraw is 4 comm messages in Plotly
 _LABEL = {"description_width": "90px"}
@@ -73,7 +73,7 @@ class TrainPanel(W.VBox):
         self.settings = self._settings_form()
         is_text = run.dataset.info.modality == "text"
         self.preview = (W.HTML(layout=W.Layout(width="300px")) if is_text
-                        else W.Image(format="png", layout=W.Layout(width="240px")))
+                        else W.Image(value=BLANK_PNG, format="png", layout=W.Layout(width="240px")))
         self.preview.add_class("gw-train-preview")
         self._shown_rows = len(run.history)
         self._shown_epochs = len(run.epoch_history)
