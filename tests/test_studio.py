@@ -35,6 +35,7 @@ def test_create_train_and_explore(tmp_path):
     assert run is not None and studio.tabs.selected_index == TABS.index("Train")
     assert run.folder.path.parent == tmp_path and run.config.latent_dim == 2
     assert kinds(studio.train_box) == ["TrainPanel"]
+    assert "1 device: cpu:0" in studio.panel.devices.value  # what the panel says it runs on
     studio.panel.buttons["train"].click()
     wait_for(lambda: run.state == "finished", timeout=120, what="the run to finish")
     studio.tabs.selected_index = TABS.index("Explore")

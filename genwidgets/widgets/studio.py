@@ -37,6 +37,12 @@ class Studio(W.VBox):
         self.epochs = W.BoundedIntText(value=epochs, min=1, max=100_000, description="epochs")
         self.batch_size = W.BoundedIntText(value=batch_size, min=1, max=65_536,
                                            description="batch size")
+        from genwidgets.training.distribution import DISTRIBUTIONS, PRECISIONS
+
+        self.distribution = W.Dropdown(options=DISTRIBUTIONS, value="auto",
+                                       description="devices")
+        self.precision = W.Dropdown(options=PRECISIONS, value="float32",
+                                    description="precision")
         self.create_button = W.Button(description="Create run", icon="plus",
                                       button_style="primary")
         self.create_button.add_class("gw-create-run")
@@ -49,6 +55,7 @@ class Studio(W.VBox):
         setup = W.VBox([
             W.HBox([self.model_choice, self.data_choice]),
             W.HBox([self.epochs, self.batch_size]),
+            W.HBox([self.distribution, self.precision]),
             W.HTML("<b>settings</b>"), self.form_box,
             W.HBox([self.create_button, self.message]),
         ])
@@ -84,7 +91,8 @@ class Studio(W.VBox):
                                    "another.")
             out = self.runs / f"{spec.name}-{dataset.info.name}-{time.strftime('%Y%m%d-%H%M%S')}"
             run = Run(spec, dataset, config, epochs=self.epochs.value,
-                      batch_size=self.batch_size.value, out=out)
+                      batch_size=self.batch_size.value, out=out,
+                      distribution=self.distribution.value, precision=self.precision.value)
         except Exception as exc:  # shown beside the button
             self.message.value = (f"<span style='color:#c62828'>{html.escape(str(exc))}"
                                   f"</span>")

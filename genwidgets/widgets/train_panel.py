@@ -67,6 +67,11 @@ class TrainPanel(W.VBox):
         self.buttons["step"].on_click(lambda _: self._guard(self.run.step,
                                                             self.step_count.value))
         self.status = W.HTML(status_html(run.snapshot()))
+        devices = getattr(run, "devices", None) or []
+        self.devices = W.HTML(f"<small class='gw-train-devices'>{run.spec.name} on "
+                              f"{html.escape(run.dataset.info.name)} · "
+                              f"{len(devices)} device{'s' if len(devices) != 1 else ''}: "
+                              f"{html.escape(', '.join(devices))}</small>")
         self.error = W.HTML()
         self.error.add_class("gw-train-error")
         self.loss_plot = LossPlot(list(run.history), list(run.epoch_history))
@@ -83,7 +88,8 @@ class TrainPanel(W.VBox):
         self._refresh_buttons(run.state)
         self._show_preview()
         super().__init__([
-            W.HBox([*self.buttons.values(), self.step_count]), self.status, self.error,
+            W.HBox([*self.buttons.values(), self.step_count]), self.devices, self.status,
+            self.error,
             W.HBox([self.loss_plot, W.VBox([W.HTML("<b>samples</b>"), self.preview,
                                             self.settings])],
                    layout=W.Layout(flex_flow="row wrap", align_items="flex-start")),
