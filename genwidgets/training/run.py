@@ -291,6 +291,8 @@ class Run:
             model.jax_state_sync()
         self._apply_changes(model)
         while self._requests:
+            # a setting queued before this request (set() then call()) applies first
+            self._apply_changes(model)
             fn, future = self._requests.popleft()
             try:
                 future.set_result(fn(model))
