@@ -259,7 +259,8 @@ def test_health_of_a_working_vae_and_of_a_collapsed_one(data):
     spec, model = build("vae", data, steps=6)
     healthy = latent_health(LatentSource(spec, model, data), max_items=256)
     assert healthy["active_units"] >= 1 and healthy["warning"] is None
-    assert healthy["kl_per_dim"] is None  # the plugin offers no posterior variance
+    assert len(healthy["kl_per_dim"]) == 3  # from the VAE's posterior(x)
+    assert max(healthy["kl_per_dim"]) > 0.01
     assert 0 < healthy["diversity"]
     _collapse_encoder(model)
     sick = latent_health(LatentSource(spec, model, data), max_items=256)
@@ -269,15 +270,10 @@ def test_health_of_a_working_vae_and_of_a_collapsed_one(data):
 
 def test_kl_per_dim_from_a_model_that_offers_its_posterior(data):
     spec, model = build("vae", data, steps=2)
-
-    def posterior(x):  # what a plugin adds to give its posterior variance
-        mean, log_var = model.encoder.predict_on_batch(np.asarray(x))
-        return np.asarray(mean), np.asarray(log_var)
-
-    model.posterior = posterior
     source = LatentSource(spec, model, data)
     report = latent_health(source, max_items=128)
-    mean, log_var = posterior(data.x[source.subset(128)])
+    mean, log_var = model.encoder.predict_on_batch(data.x[source.subset(128)])
+    mean, log_var = np.asarray(mean), np.asarray(log_var)
     expected = (0.5 * (np.exp(log_var) + mean**2 - 1 - log_var)).mean(0)
     np.testing.assert_allclose(report["kl_per_dim"], expected, rtol=1e-4, atol=1e-6)
     assert len(report["kl_per_dim"]) == 3
@@ -310,6 +306,99 @@ def test_text_vae_collapse_every_point_decodes_to_the_same_sentence(text_data):
     report = latent_health(source, max_items=40, n_samples=8)
     assert report["active_units"] == 0
     assert "every point decodes to the same sentence" in report["warning"]
+
+
+@pytest.mark.parametrize("name, modality", [("vae", "image"), ("vae", "text"),
+                                            ("transformer", "image"),
+                                            ("transformer", "text")])
+def test_posterior_gives_mean_and_log_var_and_the_mean_is_the_encoding(
+        name, modality, data, text_data):
+    dataset = data if modality == "image" else text_data
+    spec = get_registry().model(name)
+    tiny = (dict(d_model=16, num_heads=2, encoder_layers=1, decoder_layers=1, latent_dim=3)
+            if name == "transformer" else
+            {**TINY["vae" if modality == "image" else "text_vae"], "latent_dim": 3})
+    model = spec.build(spec.config(**tiny), dataset.info)
+    x = dataset.x[:37]
+    mean, log_var = model.posterior(x)
+    assert mean.shape == log_var.shape == (37, 3)
+    assert mean.dtype == log_var.dtype == np.float32
+    np.testing.assert_allclose(mean, model.encode(x), rtol=1e-4, atol=1e-5)
+    assert not np.allclose(log_var, 0.0)  # a variance of its own, not the prior's
+    report = latent_health(LatentSource(spec, model, dataset), max_items=37, n_samples=4)
+    assert len(report["kl_per_dim"]) == 3 and min(report["kl_per_dim"]) >= 0
+
+
+def test_posterior_health_from_saved_encodings_alone():
+    from genwidgets.latent.health import posterior_health
+
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal((200, 4)).astype("float32") * [1.0, 1.0, 0.01, 0.0]
+    log_var = np.full((200, 4), -1.0, "float32")
+    report = posterior_health(z, log_var)
+    assert report["active_units"] == 2 and report["items"] == 200
+    np.testing.assert_allclose(report["kl_per_dim"][3], 0.5 * (np.exp(-1) - 1 + 1))
+    assert report["warning"] is None
+    dead = posterior_health(np.zeros((50, 4)), np.zeros((50, 4)))
+    assert dead["active_units"] == 0 and dead["kl_per_dim"] == [0.0] * 4
+    assert dead["warning"].startswith("Posterior collapse: none of the 4")
+    assert posterior_health(np.zeros((50, 4)), variational=False)["warning"] is None
+
+
+# -- latent snapshots --------------------------------------------------------------------
+def test_snapshots_are_saved_each_epoch_in_the_run_folder(data, tmp_path):
+    from genwidgets.latent import LatentSnapshots, SnapshotStore
+    from genwidgets.training import Run
+
+    out = tmp_path / "run"
+    (out / "latents").mkdir(parents=True)
+    np.savez(out / "latents" / "epoch_0007.npz", z=np.zeros(3))  # an older run's
+    run = Run("vae", data, TINY["vae"], epochs=3, batch_size=64, out=out)
+    snaps = LatentSnapshots.attach(run, max_points=100)
+    assert snaps.store.epochs() == []  # the old run's snapshots are gone
+    run.start()
+    assert run.wait(60) and run.state == "finished", run.message
+    files = sorted(p.name for p in (out / "latents").iterdir())
+    assert files == ["epoch_0000.npz", "epoch_0001.npz", "epoch_0002.npz", "epoch_0003.npz"]
+    store = SnapshotStore(out / "latents")
+    first, last = store.load(0), store.load(3)
+    np.testing.assert_array_equal(first.idx, last.idx)  # the same items every time
+    source = LatentSource.from_run(run)
+    np.testing.assert_array_equal(last.idx, source.subset(100))  # as a map of 100 draws
+    assert last.z.shape == last.log_var.shape == (100, 3) and last.z.dtype == np.float32
+    assert not np.allclose(first.z, last.z)  # the model moved
+    np.testing.assert_allclose(last.z, source.encode(data.x[last.idx]), rtol=1e-4,
+                               atol=1e-5)  # the last one is the model at the end
+    assert source.snapshots is snaps.store
+    assert LatentSource.from_folder(out, dataset=data).snapshots.epochs() == [0, 1, 2, 3]
+    with pytest.raises(KeyError, match="Expected one of"):
+        store.load(5)
+
+
+def test_snapshots_in_memory_every_other_epoch_and_one_sync_per_save(data):
+    from genwidgets.latent import LatentSnapshots
+    from genwidgets.training import Run
+
+    def syncs(callbacks_for):  # jax_state_sync calls while fitting 4 epochs of 4 steps
+        run = Run("vae", data, TINY["vae"], epochs=4, batch_size=64)
+        callbacks_for(run)
+        calls, sync = [], run.model.jax_state_sync
+        run.model.jax_state_sync = lambda: (calls.append(1), sync())[1]
+        run.start()
+        assert run.wait(60) and run.state == "finished", run.message
+        return run, len(calls)
+
+    _, plain = syncs(lambda run: None)
+    run, with_snapshots = syncs(lambda run: LatentSnapshots.attach(run, every=2,
+                                                                   max_points=50))
+    store = run.extra_callbacks[0].store
+    assert store.folder is None and store.epochs() == [0, 2, 4]
+    assert store.load(4).z.shape == (50, 3)
+    assert with_snapshots - plain == 3  # one per saved epoch, none per batch
+    with pytest.raises(ValueError, match="Expected every to be a positive integer"):
+        LatentSnapshots(data.x, every=0)
+    with pytest.raises(ValueError, match="gan cannot encode"):
+        LatentSnapshots.attach(Run("gan", data, {"latent_dim": 2}, epochs=1))
 
 
 # -- live and saved runs -----------------------------------------------------------------

@@ -19,6 +19,8 @@ _LAZY = {
     "plane_grid": "grids",
     "latent_health": "health",
     "CompiledNet": "compiled",
+    "LatentSnapshots": "snapshots",
+    "SnapshotStore": "snapshots",
 }
 
 __all__ = list(_LAZY)

@@ -17,7 +17,7 @@ COLLAPSED_KL = 0.01  # nats: a dimension carrying less says nothing about x
 MODE_COLLAPSE = 0.2  # diversity below this: the samples are nearly all alike
 
 
-def _is_variational(source) -> bool:
+def is_variational(source) -> bool:
     """A model with a posterior: it offers ``posterior`` or logs a ``kl`` loss part."""
     model = source._model
     if hasattr(model, "posterior"):
@@ -39,6 +39,33 @@ def kl_per_dim(mean, log_var) -> list[float]:
     mean, log_var = np.asarray(mean, "float64"), np.asarray(log_var, "float64")
     kl = 0.5 * (np.exp(log_var) + mean ** 2 - 1.0 - log_var)
     return [float(v) for v in kl.mean(axis=0)]
+
+
+def collapse_warning(latent_dim: int) -> str:
+    return (f"Posterior collapse: none of the {latent_dim} latent dimensions is active (the "
+            f"encoder gives nearly the same posterior for every item, Var_x(E[z|x]) <= "
+            f"{ACTIVE_VARIANCE}), so the decoder ignores z. Try a smaller beta, KL annealing "
+            f"or free bits.")
+
+
+def posterior_health(z, log_var=None, *, mean=None, variational: bool = True) -> dict:
+    """Active units, KL per dimension and a collapse warning from encodings alone.
+
+    ``z`` (n, d) are the encodings (posterior means), ``log_var`` (n, d) the posterior's
+    log-variances or None, ``mean`` the posterior's means if they are not ``z``. No model
+    call: it serves saved snapshots as well as a live encoding.
+    """
+    z = np.asarray(z)
+    report = {"active_units": active_units(z), "kl_per_dim": None, "latent_dim": z.shape[1],
+              "items": len(z), "warning": None}
+    if log_var is not None:
+        report["kl_per_dim"] = kl_per_dim(z if mean is None else mean, log_var)
+    collapsed = report["active_units"] == 0
+    if report["kl_per_dim"] is not None:
+        collapsed = collapsed or max(report["kl_per_dim"]) < COLLAPSED_KL
+    if variational and collapsed:
+        report["warning"] = collapse_warning(z.shape[1])
+    return report
 
 
 def _pairwise_mean(x: np.ndarray) -> float:
@@ -73,23 +100,13 @@ def latent_health(source, max_items: int = 1000, n_samples: int = 64,
     report = {"active_units": None, "kl_per_dim": None, "diversity": None,
               "latent_dim": source.latent_dim, "items": 0, "warning": None}
     warnings = []
-    variational = _is_variational(source)
     if "encode" in caps:
         idx, z = source.encode_dataset(max_items=max_items, seed=seed)
-        report["items"] = len(idx)
-        report["active_units"] = active_units(z)
         posterior = source.posterior(np.asarray(source.dataset.x)[idx])
-        if posterior is not None:
-            report["kl_per_dim"] = kl_per_dim(*posterior)
-        collapsed = report["active_units"] == 0
-        if report["kl_per_dim"] is not None:
-            collapsed = collapsed or max(report["kl_per_dim"]) < COLLAPSED_KL
-        if variational and collapsed:
-            warnings.append(
-                f"Posterior collapse: none of the {source.latent_dim} latent dimensions is "
-                f"active (the encoder gives nearly the same posterior for every item, "
-                f"Var_x(E[z|x]) <= {ACTIVE_VARIANCE}), so the decoder ignores z. Try a "
-                f"smaller beta, KL annealing or free bits.")
+        mean, log_var = posterior if posterior is not None else (None, None)
+        part = posterior_health(z, log_var, mean=mean, variational=is_variational(source))
+        report.update({k: part[k] for k in ("active_units", "kl_per_dim", "items")})
+        warnings += [part["warning"]] if part["warning"] else []
         if text and "decode" in caps and len(z) > 1:
             decoded = source.decode(z[:n_samples])
             if len(set(decoded)) == 1:

@@ -20,6 +20,16 @@ from genwidgets.spec import Dataset, DataInfo, ModelSpec
 _UNSET = object()
 
 
+def subset_indices(n: int, max_items: int, seed: int = 0) -> np.ndarray:
+    """A fixed random choice of at most ``max_items`` of ``n`` item indices, sorted."""
+    if isinstance(max_items, bool) or not isinstance(max_items, (int, np.integer)) or (
+            max_items < 1):
+        raise ValueError(f"Expected max_items to be a positive integer. Received: "
+                         f"max_items={max_items!r}")
+    chosen = np.random.default_rng(seed).choice(n, size=min(int(max_items), n), replace=False)
+    return np.sort(chosen).astype("int64")
+
+
 class LatentSource:
     """A model with its data, seen as a latent space.
 
@@ -40,6 +50,8 @@ class LatentSource:
                              f"to turn token ids into strings. Received: tokenizer=None")
         self._model = model
         self._call_fn = call
+        self.run: Any = None  # the live Run, for a source made by from_run
+        self.folder: Path | None = None  # the run folder, for from_run with out= or from_folder
         self._decoder: Any = _UNSET  # a CompiledNet, or None for the model's own decode
         self._encoder: Any = _UNSET
         self._subsets: dict[tuple[int, int], np.ndarray] = {}
@@ -49,7 +61,10 @@ class LatentSource:
     @classmethod
     def from_run(cls, run) -> LatentSource:
         """Explore a :class:`genwidgets.training.Run`, live: calls go through ``run.call``."""
-        return cls(run.spec, run.model, run.dataset, call=run.call)
+        source = cls(run.spec, run.model, run.dataset, call=run.call)
+        source.run = run
+        source.folder = run.folder.path if run.folder is not None else None
+        return source
 
     @classmethod
     def from_folder(cls, path, dataset: Dataset | None = None) -> LatentSource:
@@ -83,7 +98,9 @@ class LatentSource:
         keras = import_keras()
         model = keras.saving.load_model(weights, custom_objects=spec.custom_objects(),
                                         safe_mode=True)
-        return cls(spec, model, dataset, tokenizer=tokenizer)
+        source = cls(spec, model, dataset, tokenizer=tokenizer)
+        source.folder = folder
+        return source
 
     # -- what the views read ------------------------------------------------------------
     @property
@@ -104,17 +121,26 @@ class LatentSource:
 
     def subset(self, max_items: int = 2000, seed: int = 0) -> np.ndarray:
         """A fixed random choice of at most ``max_items`` item indices (sorted)."""
-        if isinstance(max_items, bool) or not isinstance(max_items, (int, np.integer)) or (
-                max_items < 1):
-            raise ValueError(f"Expected max_items to be a positive integer. Received: "
-                             f"max_items={max_items!r}")
-        key = (int(max_items), int(seed))
+        key = (type(max_items), max_items, int(seed))
         if key not in self._subsets:
-            n = len(self.dataset.x)
-            rng = np.random.default_rng(seed)
-            chosen = rng.choice(n, size=min(int(max_items), n), replace=False)
-            self._subsets[key] = np.sort(chosen).astype("int64")
+            self._subsets[key] = subset_indices(len(self.dataset.x), max_items, seed)
         return self._subsets[key]
+
+    @property
+    def snapshots(self):
+        """The run's latent snapshots (a ``SnapshotStore``, maybe still empty), or None.
+
+        A live run's come from its ``LatentSnapshots`` callback; a folder's from its
+        ``latents/`` folder.
+        """
+        from genwidgets.latent.snapshots import FOLDER, LatentSnapshots, SnapshotStore
+
+        for callback in getattr(self.run, "extra_callbacks", ()):
+            if isinstance(callback, LatentSnapshots):
+                return callback.store
+        if self.folder is not None and (self.folder / FOLDER).is_dir():
+            return SnapshotStore(self.folder / FOLDER)
+        return None
 
     # -- model calls --------------------------------------------------------------------
     def _call(self, fn):

@@ -93,6 +93,10 @@ class Studio(W.VBox):
             run = Run(spec, dataset, config, epochs=self.epochs.value,
                       batch_size=self.batch_size.value, out=out,
                       distribution=self.distribution.value, precision=self.precision.value)
+            if "encode" in spec.capabilities:  # the Explore tab's timeline replays these
+                from genwidgets.latent import LatentSnapshots
+
+                LatentSnapshots.attach(run)
         except Exception as exc:  # shown beside the button
             self.message.value = (f"<span style='color:#c62828'>{html.escape(str(exc))}"
                                   f"</span>")

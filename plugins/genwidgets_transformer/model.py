@@ -146,6 +146,13 @@ class TransformerVAE(keras.Model):
     def encode(self, x, batch_size: int = 64) -> np.ndarray:
         return _batched(lambda b: self.encoder.predict_on_batch(b)[0], np.asarray(x), batch_size)
 
+    def posterior(self, x, batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
+        """``(mean, log_var)`` of q(z|x) for each item, each (n, latent_dim)."""
+        both = _batched(lambda b: np.concatenate(
+            [np.asarray(a, dtype="float32") for a in self.encoder.predict_on_batch(b)], axis=-1),
+            np.asarray(x), batch_size)
+        return both[:, :self.latent_dim], both[:, self.latent_dim:]
+
     def decode(self, z, batch_size: int = 32) -> np.ndarray:
         z = self._check_latents(z)
         if self.modality == "text":

@@ -89,6 +89,14 @@ class VAEBase(keras.Model):
         return batched(lambda chunk: self.encoder.predict_on_batch(chunk)[0],
                        np.asarray(x), batch_size)
 
+    def posterior(self, x, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+        """``(mean, log_var)`` of q(z|x) for each item, each (n, latent_dim)."""
+        both = batched(lambda chunk: np.concatenate(
+            [np.asarray(a, dtype="float32") for a in self.encoder.predict_on_batch(chunk)],
+            axis=-1),
+            np.asarray(x), batch_size)
+        return both[:, :self.latent_dim], both[:, self.latent_dim:]
+
     def check_latents(self, z) -> np.ndarray:
         z = np.asarray(z, dtype="float32")
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
