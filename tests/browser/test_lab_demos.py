@@ -1,0 +1,112 @@
+"""JupyterLab: each demo notebook opens, runs with the small flag without an error output,
+and its widgets render (one Lab session, the four demos in turn).
+
+The copy put in Lab's root starts with ``%env GENWIDGETS_DEMO_SMALL=1`` (the server is
+shared with the other browser tests, so the flag cannot come from its environment);
+the rest of each notebook is the committed one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from .harness import open_notebook, run_all_cells, wait_for
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+DEMOS = Path(__file__).resolve().parents[2] / "demos"
+
+PLOT_POINTS = """(selector) => {
+  const graph = document.querySelector(selector + ' .js-plotly-plot');
+  if (!graph || !graph.data) return false;
+  let n = 0;  // the data's points, not the path's or the selected spot's
+  for (const el of graph.querySelectorAll('.scatterlayer .trace')) {
+    const name = el.__data__ && el.__data__[0].trace.name;
+    if (name !== 'path' && name !== 'selected') n += el.querySelectorAll('path.point').length;
+  }
+  return n > 0 ? n : false;
+}"""
+
+IMAGE_SHOWN = """(selector) => {
+  const img = document.querySelector(selector);
+  return !!img && img.naturalWidth > 1;
+}"""
+
+STATE = """(state) => {
+  const all = Array.from(document.querySelectorAll('.gw-train-status'));
+  return all.length > 0 && all.every((el) => el.dataset.state === state) ? all.length : false;
+}"""
+
+LINES = """() => {
+  const lists = Array.from(document.querySelectorAll('.gw-text-path-list'));
+  const counts = lists.map((ol) => ol.querySelectorAll('li').length);
+  return counts.length === 2 && counts.every((n) => n > 0) ? counts : false;
+}"""
+
+TEXT_OF = """(selector) => {
+  const el = document.querySelector(selector);
+  return el ? el.innerText : false;
+}"""
+
+
+def copy_with_small_flag(lab, name: str) -> None:
+    notebook = nbformat.read(DEMOS / name, as_version=4)
+    notebook.cells.insert(0, nbformat.v4.new_code_cell("%env GENWIDGETS_DEMO_SMALL=1"))
+    nbformat.write(notebook, lab.root / name)
+
+
+def check_quickstart(page) -> None:
+    assert wait_for(page, STATE, arg="finished") == 1
+    assert wait_for(page, PLOT_POINTS, arg=".gw-latent-map", timeout=60) == 1797
+    assert wait_for(page, IMAGE_SHOWN, arg="img.gw-interp-images")
+    assert wait_for(page, IMAGE_SHOWN, arg=".gw-sample-grid img.gw-sample-images")
+    caption = wait_for(page, TEXT_OF, arg=".gw-interp-where")
+    assert "of 8" in caption
+
+
+def check_text(page) -> None:
+    assert wait_for(page, STATE, arg="finished") == 2
+    assert wait_for(page, LINES) == [6, 6]
+    samples = "() => document.querySelectorAll('.gw-sample-list ol.gw-sample-text li').length"
+    assert wait_for(page, samples) == 5
+
+
+def check_gan(page) -> None:
+    assert wait_for(page, STATE, arg="finished") == 1
+    assert wait_for(page, IMAGE_SHOWN, arg=".gw-sample-grid img.gw-sample-images")
+    # the loss plot has both players' curves
+    names = wait_for(page, """() => {
+      const g = document.querySelector('.gw-loss-plot .js-plotly-plot');
+      return g && g.data && g.data.map((t) => t.name).join(' ');
+    }""")
+    assert "d_loss" in names and "g_loss" in names
+
+
+def check_plugin(page) -> None:
+    assert "tinyae" in wait_for(page, TEXT_OF, arg=".gw-plugin-browser")
+    page.click(".gw-studio .lm-TabBar-tab:has-text('Explore')")
+    assert wait_for(page, PLOT_POINTS, arg=".gw-studio .gw-latent-map", timeout=60) == 1797
+    assert page.locator(".gw-studio .gw-sample-grid").count() == 0
+
+
+CHECKS = {
+    "01_quickstart.ipynb": check_quickstart,
+    "02_text.ipynb": check_text,
+    "03_gan.ipynb": check_gan,
+    "04_write_a_plugin.ipynb": check_plugin,
+}
+
+
+def test_every_demo_runs_in_lab_with_the_small_flag(lab, lab_page, artifacts):
+    assert sorted(p.name for p in DEMOS.glob("*.ipynb")) == sorted(CHECKS)
+    page = lab_page
+    for name, check in CHECKS.items():
+        copy_with_small_flag(lab, name)
+        open_notebook(page, lab, name)
+        run_all_cells(page, timeout=240)
+        check(page)
+        page.screenshot(path=artifacts / f"demo-{Path(name).stem}.png", full_page=True)
+        lab.delete_sessions()
