@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 import genwidgets  # noqa: F401  (sets the Keras backend first)
-from genwidgets.latent import LatentSource
+from genwidgets.latent import LatentSource, Projection
 from genwidgets.training import Run, train
 from genwidgets.widgets import InterpolationStrip, LatentMap, SampleGrid, SampleList, TextPath
 from genwidgets.widgets.render import image_grid_png
@@ -204,6 +204,118 @@ def test_views_open_a_saved_run_folder(image_run, images):
     np.testing.assert_allclose(strip.images, np.asarray(images.decode(strip.zs)), atol=1e-4)
     grid = SampleGrid(folder, n=4)
     assert grid.samples.shape == (4, 8, 8, 1)
+
+
+# -- the timeline, the health line and live samples ------------------------------------
+@pytest.fixture(scope="module")
+def snapshot_run(tmp_path_factory):
+    """A 3-D VAE on digits that saved its latents at epochs 0 to 3."""
+    from genwidgets.latent import LatentSnapshots
+
+    run = Run("vae", "digits", {"latent_dim": 3, "hidden": 32}, epochs=3, batch_size=64,
+              out=tmp_path_factory.mktemp("runs") / "vae-snapshots")
+    LatentSnapshots.attach(run, max_points=300)
+    run.start()
+    assert run.wait(120) and run.state == "finished", run.message
+    return run
+
+
+def test_timeline_replays_saved_epochs_in_the_same_basis(snapshot_run):
+    m = LatentMap(snapshot_run.folder.path, max_items=300)
+    assert m.epochs == [0, 1, 2, 3] and m.timeline.layout.display is None
+    assert m.timeline.slider.get_state()["max"] == 4 and m.timeline.slider.value == 4  # now
+    store = m.snapshots
+    np.testing.assert_allclose(m.projection.transform(store.load(3).z),
+                               Projection().fit(store.load(3).z).transform(store.load(3).z),
+                               atol=1e-5)  # the basis: the latest snapshot's
+    now_xy, now_idx = m.xy.copy(), m.idx.copy()
+    basis = m.projection.transform(np.eye(3, dtype="float32"))
+    health_now = m.health.value
+    m.timeline.slider.value = 0  # what a person's drag sends
+    assert m.epoch == 0 and 'data-epoch="0"' in m.timeline.label.value
+    np.testing.assert_array_equal(m.idx, now_idx)  # the same points ...
+    assert not np.allclose(m.xy, now_xy, atol=1e-2)  # ... where they were at epoch 0
+    np.testing.assert_allclose(m.xy, m.projection.transform(store.load(0).z))
+    np.testing.assert_allclose(m.projection.transform(np.eye(3, dtype="float32")), basis)
+    drawn = np.concatenate([t.x for t in m.figure.data[1:-2]])
+    assert len(drawn) == 300 and "epoch 0 (saved" in m.info.value
+    np.testing.assert_allclose(m.figure._widget_data[1]["x"], m.figure.data[1].x)  # resent
+    assert m.health.value != health_now  # the health of epoch 0
+    m.timeline.slider.value = 3
+    np.testing.assert_allclose(m.xy, now_xy, atol=1e-4)  # the last epoch is the model now
+    m.timeline.slider.value = 4
+    assert m.epoch is None and 'data-epoch="now"' in m.timeline.label.value
+    m.show_epoch(1)
+    assert m.timeline.slider.value == 1
+    m.refresh()  # encodes again: back to now
+    assert m.epoch is None and m.timeline.slider.value == 4
+    with pytest.raises(ValueError, match="No latent snapshot of epoch 9"):
+        m.show_epoch(9)
+
+
+def test_no_snapshots_no_timeline(images):
+    m = LatentMap(images, max_items=50)
+    assert m.snapshots is None and m.epochs == []
+    assert m.timeline.layout.display == "none"
+
+
+def test_health_line_shows_active_units_kl_bars_and_a_collapse_warning(snapshot_run):
+    source = LatentSource.from_folder(snapshot_run.folder.path)
+    m = LatentMap(source, max_items=200)
+    line = m.health.get_state()["value"]
+    assert 'data-dim="3"' in line and 'data-warning="0"' in line
+    assert 'data-bars="3"' in line and "KL <b>" in line
+    layer = source._model.encoder.get_layer("mean")  # every item gets the same posterior
+    layer.kernel.assign(np.zeros(layer.kernel.shape, "float32"))
+    source._encoder = None  # the model's own encode (the compiled one checked old weights)
+    m.refresh()
+    line = m.health.get_state()["value"]
+    assert 'data-active="0"' in line and 'data-warning="1"' in line
+    assert "gw-health-warning" in line and "Posterior collapse" in line
+
+
+def test_samples_follow_a_training_run_only_while_shown():
+    run = Run("vae", "digits", {"latent_dim": 2, "hidden": 16}, epochs=10_000, batch_size=64)
+    grid = SampleGrid(run, n=4, live_every_s=0.3)
+    first = bytes(grid.view.value)
+    assert grid.get_state()["_view_count"] == 0  # the front end counts its views
+    run.start()
+    try:
+        wait_for(lambda: len(run.epoch_history) >= 2, what="2 epochs")
+        assert grid.follower.calls == 0 and bytes(grid.view.value) == first  # nobody looks
+        grid._view_count = 1  # what the front end sends when it displays the grid
+        wait_for(lambda: grid.follower.calls >= 2, what="two draws while shown")
+        assert bytes(grid.view.value) != first  # the model moved on
+        grid._view_count = 0
+        calls, seen = grid.follower.calls, len(run.epoch_history)
+        wait_for(lambda: len(run.epoch_history) >= seen + 2, what="2 more epochs")
+        assert grid.follower.calls <= calls + 1  # at most one already under way
+    finally:
+        run.stop()
+        run.wait(30)
+        grid.close()
+    grid.follower._thread.join(2)
+    assert not grid.follower._thread.is_alive()  # closing the view ends its thread
+
+
+def test_a_live_map_timeline_grows_with_each_saved_epoch():
+    from genwidgets.latent import LatentSnapshots
+
+    run = Run("vae", "digits", {"latent_dim": 3, "hidden": 16}, epochs=10_000, batch_size=64)
+    LatentSnapshots.attach(run, max_points=100)
+    m = LatentMap(run, max_items=100)
+    assert m.epochs == [] and m.timeline.layout.display == "none"
+    run.start()
+    try:
+        wait_for(lambda: len(m.epochs) >= 3, what="3 saved epochs on the timeline")
+        assert m.timeline.layout.display is None and m.epoch is None
+        assert m.timeline.slider.value == m.timeline.slider.max == len(m.epochs)
+    finally:
+        run.stop()
+        run.wait(30)
+        m.close()
+    m.show_epoch(m.epochs[1])
+    np.testing.assert_array_equal(m.idx, m.snapshots.load(m.epochs[1]).idx)
 
 
 def test_diff_marks_what_changed_from_the_line_before():

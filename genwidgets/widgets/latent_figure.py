@@ -1,4 +1,5 @@
-"""The Plotly figure of a :class:`LatentMap`, and re-sending a figure's full state.
+"""The Plotly figure of a :class:`LatentMap`, re-sending a figure's full state, and what
+lies beside the figure: the health line and the timeline slider.
 
 Traces, in order: ``space`` (a transparent heatmap under everything: it receives clicks
 on empty space, at the resolution of its grid), one scatter per label (or one ``data``
@@ -11,6 +12,7 @@ import copy
 import html
 import textwrap
 
+import ipywidgets as W
 import numpy as np
 import plotly.colors
 import plotly.graph_objects as go
@@ -79,3 +81,78 @@ def resync(figure: go.FigureWidget) -> None:
     this state, so it must be the current one. (FigureWidget's own display does the same.)"""
     figure._widget_data = copy.deepcopy(figure._data)
     figure._widget_layout = copy.deepcopy(figure._layout_obj._props)
+
+
+# -- beside the figure: the health line and the timeline ----------------------------------
+def kl_bars_html(kl: list[float], height: int = 28) -> str:
+    """One small bar per latent dimension, as tall as its KL (the largest fills it)."""
+    top = max(max(kl), 1e-9)
+    bars = "".join(
+        f'<div title="z[{k}]: {v:.3f} nats" style="width:7px;margin-right:1px;'
+        f'height:{max(1, round(height * v / top))}px;background:#1f77b4"></div>'
+        for k, v in enumerate(kl))
+    return (f'<span class="gw-kl-bars" data-bars="{len(kl)}" style="display:inline-flex;'
+            f'align-items:flex-end;height:{height}px;vertical-align:middle;margin:0 6px">'
+            f"{bars}</span>")
+
+
+def health_html(report: dict, variational: bool) -> str:
+    """The health line: active units k/d, the KL (per dimension as bars), a warning in red."""
+    k, d = report["active_units"], report["latent_dim"]
+    parts = [f"active units <b>{k}/{d}</b>"]
+    kl = report["kl_per_dim"]
+    if kl is not None:
+        parts.append(f"KL <b>{sum(kl):.2f}</b> nats (mean {sum(kl) / len(kl):.3f}/dim)"
+                     f"{kl_bars_html(kl)}")
+    elif variational:
+        parts.append("KL per dimension: the model offers no posterior(x)")
+    warning = report["warning"]
+    line = " · ".join(parts)
+    if warning:
+        line += (f'<div class="gw-health-warning" style="color:#b71c1c;background:#ffebee;'
+                 f'border-left:4px solid #c62828;padding:3px 8px;margin-top:2px">'
+                 f"<b>⚠ {html.escape(warning)}</b></div>")
+    return (f'<div class="gw-health-line" data-active="{k}" data-dim="{d}" '
+            f'data-warning="{1 if warning else 0}">health: {line}</div>')
+
+
+class Timeline(W.HBox):
+    """A slider over the saved epochs and "now" (its last stop); hidden while none is saved.
+
+    ``on_pick(epoch)`` (None for now) runs when a person moves it; :meth:`show` moves it
+    from code without calling back.
+    """
+
+    def __init__(self, on_pick):
+        self.on_pick, self.epochs, self._busy = on_pick, [], False
+        self.slider = W.IntSlider(value=0, min=0, max=0, readout=False,
+                                  continuous_update=False, description="epoch",
+                                  layout=W.Layout(width="360px"))
+        self.label = W.HTML()
+        self.slider.add_class("gw-map-timeline")
+        self.label.add_class("gw-map-epoch")
+        self.slider.observe(self._moved, "value")
+        super().__init__([self.slider, self.label], layout=W.Layout(display="none"))
+
+    def set_epochs(self, epochs: list[int], at: int | None) -> None:
+        self.epochs = list(epochs)
+        self.layout.display = None if self.epochs else "none"
+        self.show(at)
+
+    def show(self, epoch: int | None) -> None:
+        position = len(self.epochs) if epoch is None else self.epochs.index(epoch)
+        self._busy = True
+        try:
+            with self.slider.hold_sync():
+                self.slider.max = len(self.epochs)
+                self.slider.value = position
+        finally:
+            self._busy = False
+        label = "now" if epoch is None else f"epoch {epoch}"
+        self.label.value = (f'<span data-epoch="{"now" if epoch is None else epoch}">'
+                            f"{label} · {len(self.epochs)} saved</span>")
+
+    def _moved(self, change) -> None:
+        if not self._busy:
+            k = change["new"]
+            self.on_pick(self.epochs[k] if k < len(self.epochs) else None)

@@ -7,6 +7,13 @@ point shows the data item beside the map (Plotly's hover box cannot show an imag
 mode toggle (or the "use as" buttons) makes the clicked spot A or B of a path, which
 linked views (:class:`InterpolationStrip`, :class:`TextPath`) follow. :meth:`refresh`
 encodes again, for a run that trains meanwhile, in the same projection basis.
+
+When the run saved latent snapshots (:class:`genwidgets.latent.LatentSnapshots`), a
+timeline slider replays the map at each saved epoch, in the same basis: the basis is
+fitted once, on the latest snapshot when the map is built (the live encoding when there is
+none), so the points of every epoch line up. A health line under the map says how many
+latent units are active, the KL per dimension (a bar each) and warns of posterior collapse,
+for the epoch shown.
 """
 
 from __future__ import annotations
@@ -19,9 +26,16 @@ import ipywidgets as W
 import numpy as np
 import plotly.graph_objects as go
 
-from genwidgets.widgets.latent_figure import hover_text, map_layout, map_traces, resync
+from genwidgets.widgets.latent_figure import (
+    Timeline,
+    health_html,
+    hover_text,
+    map_layout,
+    map_traces,
+    resync,
+)
 from genwidgets.widgets.render import BLANK_PNG, image_grid_png
-from genwidgets.widgets.samples import as_source, guarded, pixel_scale
+from genwidgets.widgets.samples import RunFollower, as_source, guarded, pixel_scale
 
 
 @dataclasses.dataclass
@@ -44,6 +58,7 @@ class LatentMap(W.VBox):
     def __init__(self, source, *, max_items: int = 2000, seed: int = 0, width: int = 520,
                  height: int = 460):
         from genwidgets.latent import Projection
+        from genwidgets.latent.health import is_variational
 
         self.source = as_source(source)
         missing = {"encode", "decode"} - set(self.source.capabilities)
@@ -59,6 +74,10 @@ class LatentMap(W.VBox):
         self.path_z = None
         self._listeners = []
         self._depth, self._changed = 0, False  # see _sending
+        self.variational = is_variational(self.source)
+        self.snapshots = self.source.snapshots  # a SnapshotStore, or None
+        self.epochs: list[int] = []  # the saved epochs on the timeline
+        self.epoch: int | None = None  # the epoch shown; None: the live encoding
         self._encode()
         axes = ("z[0]", "z[1]") if self.source.latent_dim == 2 else ("PC 1", "PC 2")
         title = f"{self.source.spec.name} on {self.source.info.name}"
@@ -78,8 +97,11 @@ class LatentMap(W.VBox):
             lambda: W.Image(value=BLANK_PNG, format="png", layout=W.Layout(width="120px")))
         self.item_view, self.decoded_view = view(), view()
         self.details, self.info, self.error = W.HTML(), W.HTML(), W.HTML()
+        self.health = W.HTML()
+        self.timeline = Timeline(lambda epoch: self._guard(self.show_epoch, epoch))
         for widget, name in [(self.click_mode, "mode"), (self.use_a, "use-a"),
                              (self.use_b, "use-b"), (self.refresh_button, "refresh"),
+                             (self.health, "health"),
                              (self.item_view, "item"), (self.decoded_view, "decoded"),
                              (self.details, "details"), (self.info, "info"),
                              (self.error, "error")]:
@@ -87,16 +109,23 @@ class LatentMap(W.VBox):
         self.use_a.on_click(lambda _: self._guard(self.set_a))
         self.use_b.on_click(lambda _: self._guard(self.set_b))
         self.refresh_button.on_click(lambda _: self._guard(self.refresh))
+        self._update_timeline()
         self.details.value = "<i>hover a point to see it; click anywhere to decode</i>"
         self._show_info()
+        self._show_health()
         side = W.VBox([self.details, W.HTML("<b>data item</b>"), self.item_view,
                        W.HTML("<b>decoded</b>"), self.decoded_view],
                       layout=W.Layout(width="270px"))
         super().__init__([
             W.HBox([self.click_mode, self.use_a, self.use_b, self.refresh_button]),
             W.HBox([self.figure, side], layout=W.Layout(align_items="flex-start")),
-            self.info, self.error])
+            self.timeline, self.health, self.info, self.error])
         self.add_class("gw-latent-map")
+        self.follower = None  # a live run: new snapshots join the timeline as they come
+        run = getattr(self.source, "run", None)
+        if run is not None and self.snapshots is not None:
+            self.follower = RunFollower(run, self, lambda: self._guard(self._update_timeline),
+                                        every_s=3600, min_gap_s=0.5, when_shown=False)
 
     # -- what other views and code use ----------------------------------------------
     def on_path(self, callback) -> None:
@@ -146,8 +175,37 @@ class LatentMap(W.VBox):
                 self._changed = True
 
     def refresh(self) -> None:
-        """Encode the data again (a live run moves on) in the same projection basis."""
+        """Encode the data again (a live run moves on) in the same projection basis, and
+        show it (the timeline moves to "now")."""
         self._encode()
+        self._update_timeline()
+        self.timeline.show(None)
+        self._redraw()
+
+    def show_epoch(self, epoch: int | None) -> None:
+        """Show the map of a saved epoch (its snapshot), or of the live encoding (None)."""
+        if epoch is not None and epoch not in self.epochs:
+            raise ValueError(f"No latent snapshot of epoch {epoch}. Expected one of "
+                             f"{self.epochs} or None (now). Received: epoch={epoch!r}")
+        if epoch is None:
+            self._use(*self._live)
+        else:
+            snap = self.snapshots.load(epoch)
+            if len(snap.idx) and snap.idx.max() >= len(self.source.dataset.x):
+                raise ValueError(f"The snapshot of epoch {epoch} holds items up to "
+                                 f"#{snap.idx.max()}; expected the data the run was trained "
+                                 f"on. Received: {len(self.source.dataset.x)} items")
+            self._use(snap.idx, snap.z, snap.log_var)
+        self.epoch = epoch
+        self.timeline.show(epoch)
+        self._redraw()
+
+    def close(self) -> None:
+        if getattr(self, "follower", None) is not None:  # None until __init__ ends
+            self.follower.stop()
+        super().close()
+
+    def _redraw(self) -> None:
         for pick in (self.a, self.b, self.selected):
             if pick is not None and pick.index in self.rows:  # an item moves with the model
                 row = self.rows[pick.index]
@@ -155,6 +213,7 @@ class LatentMap(W.VBox):
         with self._sending():
             self._draw_points()
             self._show_info()
+            self._show_health()
             if self.selected is not None:
                 self._show_pick(self.selected)
             self._path_changed()
@@ -174,10 +233,20 @@ class LatentMap(W.VBox):
 
     # -- drawing --------------------------------------------------------------------
     def _encode(self) -> None:
-        self.idx, self.z = self.source.encode_dataset(max_items=self.max_items, seed=self.seed)
-        self.idx = np.asarray(self.idx)
-        if not self.projection.fitted:
-            self.projection.fit(self.z)  # once: maps of later epochs share the basis
+        """Encode the data with the model as it is now and use that (epoch None)."""
+        idx, z = self.source.encode_dataset(max_items=self.max_items, seed=self.seed)
+        idx = np.asarray(idx)
+        posterior = self.source.posterior(np.asarray(self.source.dataset.x)[idx])
+        self._live = (idx, z, None if posterior is None else posterior[1])
+        if not self.projection.fitted:  # once: maps of other epochs share the basis
+            latest = self.snapshots.latest() if self.snapshots is not None else None
+            self.projection.fit(z if latest is None else latest.z)
+        self.epoch = None
+        self._use(*self._live)
+
+    def _use(self, idx, z, log_var) -> None:
+        """Make these encodings the map's points (drawn by the caller)."""
+        self.idx, self.z, self.log_var = np.asarray(idx), np.asarray(z), log_var
         self.xy = np.asarray(self.projection.transform(self.z), dtype="float32")
         self.rows = {int(i): r for r, i in enumerate(self.idx)}  # item index -> point row
         y, names = self.source.labels, self.source.label_names
@@ -208,9 +277,28 @@ class LatentMap(W.VBox):
 
     def _show_info(self) -> None:
         n, total, d = len(self.idx), len(self.source.dataset.x), self.source.latent_dim
-        how = "the latent itself" if d == 2 else "PCA, basis fixed at the first encoding"
+        basis = "the latest snapshot" if self.epochs else "the first encoding"
+        how = "the latent itself" if d == 2 else f"PCA, basis fixed on {basis}"
+        when = ("now" if self.epoch is None else
+                f"epoch {self.epoch} (saved; a click decodes with the model of now)")
         self.info.value = (f'<span class="gw-map-count" data-points="{n}">{n} of {total} '
-                           f"items · {d}-D latent · map: {how}</span>")
+                           f"items · {d}-D latent · map: {how} · {when}</span>")
+
+    def _show_health(self) -> None:
+        from genwidgets.latent.health import posterior_health
+
+        report = posterior_health(self.z, self.log_var, variational=self.variational)
+        self.health.value = health_html(report, self.variational)
+
+    def _update_timeline(self) -> None:
+        """Put the saved epochs on the timeline (shown once there is one)."""
+        epochs = self.snapshots.epochs() if self.snapshots is not None else []
+        if epochs == self.epochs:
+            return
+        self.epochs = epochs
+        if self.epoch is not None and self.epoch not in epochs:  # snapshots of a new run
+            self.show_epoch(None)
+        self.timeline.set_epochs(epochs, self.epoch)
 
     # -- clicks -----------------------------------------------------------------------
     def _guard(self, action, *args):

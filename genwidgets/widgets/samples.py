@@ -3,6 +3,8 @@
 Both read a :class:`genwidgets.latent.LatentSource` (or a run, or a run folder, through
 :func:`as_source`), so they work on a live run while it trains and on a saved one. A
 Resample button draws again with the next seed; the same seed always gives the same draw.
+While a live run trains they draw again at a low rate (each epoch end, at least every
+``live_every_s``), and only while a view of them is displayed (:class:`RunFollower`).
 """
 
 from __future__ import annotations
@@ -10,6 +12,9 @@ from __future__ import annotations
 import html
 import math
 import os
+import queue
+import threading
+import time
 
 import ipywidgets as W
 
@@ -60,12 +65,74 @@ def pixel_scale(images, target: int) -> int:
     return max(1, round(target / max(images.shape[1], images.shape[2])))
 
 
+def views_shown(widget) -> bool:
+    """Whether a front end displays ``widget`` now (ipywidgets' ``_view_count``; tracking
+    starts when it is set to 0, and every displayed view adds one, every removed one
+    takes one away)."""
+    return bool(widget._view_count)
+
+
+class RunFollower:
+    """Calls ``action()`` at a low rate while ``run`` trains: after each epoch, at least
+    every ``every_s`` seconds while it runs, and once when it pauses or ends; never within
+    ``min_gap_s`` of the last call, and, with ``when_shown``, only while ``widget`` is
+    displayed (nobody looking: no work). A thread of its own waits on the run's events;
+    :meth:`stop` ends it."""
+
+    def __init__(self, run, widget, action, *, every_s: float = 5.0, min_gap_s: float = 1.0,
+                 when_shown: bool = True):
+        self.run, self.widget, self.action = run, widget, action
+        self.every_s, self.min_gap_s, self.when_shown = every_s, min_gap_s, when_shown
+        self.calls = 0
+        if when_shown and widget._view_count is None:
+            widget._view_count = 0  # the front end counts its views from now on
+        self._stopped = threading.Event()
+        self._events = run.subscribe()
+        self._thread = threading.Thread(target=self._follow, name="genwidgets-follow",
+                                        daemon=True)
+        self._thread.start()
+
+    def _follow(self) -> None:
+        state, due, last = self.run.state, False, time.monotonic()
+        while not self._stopped.is_set():
+            try:
+                event = self._events.get(timeout=0.2)
+            except queue.Empty:
+                event = None
+            while event is not None:
+                if event["type"] == "epoch":
+                    due = True
+                elif event["type"] == "progress" and event["state"] != state:
+                    state = event["state"]
+                    due = due or state in ("paused", "finished", "stopped")
+                try:
+                    event = self._events.get_nowait()
+                except queue.Empty:
+                    event = None
+            now = time.monotonic()
+            due = due or (state == "running" and now - last >= self.every_s)
+            if not due or now - last < self.min_gap_s:
+                continue
+            if self.when_shown and not views_shown(self.widget):
+                continue  # stays due: drawn when a view shows up
+            due, last = False, now
+            self.calls += 1
+            try:
+                self.action()
+            except Exception:  # the action shows its own errors; the thread goes on
+                pass
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self.run.unsubscribe(self._events)
+
+
 class _Samples(W.VBox):
     """Buttons and a seed over a draw of ``n`` samples; subclasses show them."""
 
     css = "gw-samples"
 
-    def __init__(self, source, *, n: int, seed: int, extra=()):
+    def __init__(self, source, *, n: int, seed: int, extra=(), live_every_s: float = 5.0):
         self.source = as_source(source)
         self.count = W.BoundedIntText(value=n, min=1, max=256, description="samples",
                                       layout=W.Layout(width="150px"))
@@ -86,6 +153,15 @@ class _Samples(W.VBox):
                           self.view, self.error])
         self.add_class(self.css)
         self.refresh()
+        self.follower = None  # draws again now and then while a live run trains
+        run = getattr(self.source, "run", None)
+        if run is not None and "sample" in self.source.capabilities:
+            self.follower = RunFollower(run, self, self.refresh, every_s=live_every_s)
+
+    def close(self) -> None:
+        if getattr(self, "follower", None) is not None:  # None until __init__ ends
+            self.follower.stop()
+        super().close()
 
     def _next_seed(self) -> None:
         self.seed.value = (self.seed.value + 1) % (2**31 - 1)  # the observer draws
@@ -114,13 +190,14 @@ class SampleGrid(_Samples):
 
     css = "gw-sample-grid"
 
-    def __init__(self, source, *, n: int = 16, seed: int = 0, width: int = 320):
+    def __init__(self, source, *, n: int = 16, seed: int = 0, width: int = 320,
+                 live_every_s: float = 5.0):
         source = as_source(source)
         check_modality(source, "image", "SampleGrid", "SampleList")
         self.width = width
         self.view = W.Image(value=BLANK_PNG, format="png", layout=W.Layout(width=f"{width}px"))
         self.view.add_class("gw-sample-images")
-        super().__init__(source, n=n, seed=seed)
+        super().__init__(source, n=n, seed=seed, live_every_s=live_every_s)
 
     def _show(self, images) -> None:
         cols = math.ceil(math.sqrt(len(images)))
@@ -136,7 +213,8 @@ class SampleList(_Samples):
 
     css = "gw-sample-list"
 
-    def __init__(self, source, *, n: int = 10, seed: int = 0, temperature: float = 1.0):
+    def __init__(self, source, *, n: int = 10, seed: int = 0, temperature: float = 1.0,
+                 live_every_s: float = 5.0):
         source = as_source(source)
         check_modality(source, "text", "SampleList", "SampleGrid")
         self.temperature = W.FloatSlider(value=temperature, min=0.05, max=2.0, step=0.05,
@@ -145,7 +223,8 @@ class SampleList(_Samples):
         self.temperature.add_class("gw-sample-temperature")
         self.view = W.HTML()
         self.view.add_class("gw-sample-lines")
-        super().__init__(source, n=n, seed=seed, extra=(self.temperature,))
+        super().__init__(source, n=n, seed=seed, extra=(self.temperature,),
+                         live_every_s=live_every_s)
 
     def _draw(self):
         return self.source.sample(self.count.value, seed=self.seed.value,
