@@ -48,22 +48,62 @@ def cmd_plugins(args) -> int:
     return 0
 
 
+def _resume_options(args) -> dict:
+    """What a run folder's config.json says, for `genwidgets train --resume DIR`."""
+    from pathlib import Path
+
+    from genwidgets.training.checkpoint import load_latest
+
+    folder = Path(args.resume)
+    try:
+        doc = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"Expected a run folder written by `genwidgets train --out`. "
+                         f"Received: --resume {str(folder)!r} ({type(exc).__name__}: {exc})")
+    latest = load_latest(folder, load=False, set_aside=False)
+    where = f"at step {latest.step}" if latest else "from the start (no checkpoint)"
+    print(f"resumed {where}: {folder}", file=sys.stderr)
+    return {"model": doc["model"], "data": doc["data"], "config": doc.get("config") or {},
+            "data_options": doc.get("data_options") or {},
+            "epochs": doc.get("epochs", 10) if args.epochs is None else args.epochs,
+            "batch_size": doc.get("batch_size", args.batch_size),
+            "distribution": doc.get("distribution", args.distribution),
+            "precision": doc.get("precision", args.precision), "seed": doc.get("seed"),
+            "out": str(folder), "resume": True}
+
+
 def cmd_train(args) -> int:
     from genwidgets.config import parse_assignments
     from genwidgets.plugins import get_registry
     from genwidgets.training import train
 
     registry = get_registry()
-    spec = registry.model(args.model)
-    config = spec.config(**parse_assignments(args.set))
-    data_options = parse_assignments(args.data_opt)
-    dataset = registry.dataset(args.data).load(**_typed(data_options))
+    if args.resume:
+        o = _resume_options(args)
+        args.out = o["out"]
+        spec = registry.model(o["model"])
+        config, data_options = spec.config(**o["config"]), o["data_options"]
+        dataset = registry.dataset(o["data"]).load(**_typed(data_options))
+        extra = {"resume": True, "seed": o["seed"]}
+    else:
+        if not args.out:
+            raise ValueError("Expected --out DIR for a new run, or --resume DIR. Received "
+                             "neither.")
+        o = {"epochs": 10 if args.epochs is None else args.epochs,
+             "batch_size": args.batch_size,
+             "distribution": args.distribution, "precision": args.precision}
+        spec = registry.model(args.model)
+        config = spec.config(**parse_assignments(args.set))
+        data_options = parse_assignments(args.data_opt)
+        dataset = registry.dataset(args.data).load(**_typed(data_options))
+        extra = {}
+    args.epochs = o["epochs"]
     print(f"training {spec.name} on {dataset.info.name} ({len(dataset)} items, "
           f"{dataset.info.modality} {tuple(dataset.info.shape)}) for {args.epochs} epochs",
           file=sys.stderr)
-    run = train(spec, dataset, config, epochs=args.epochs, batch_size=args.batch_size,
+    run = train(spec, dataset, config, epochs=args.epochs, batch_size=o["batch_size"],
                 out=args.out, progress=not args.quiet, data_options=data_options,
-                distribution=args.distribution, precision=args.precision)
+                distribution=o["distribution"], precision=o["precision"], **extra)
     last = run.epoch_history[-1] if run.epoch_history else {}
     summary = ", ".join(f"{k}={v:.4g}" for k, v in last.items() if k not in ("epoch", "step"))
     if run.state != "finished":
@@ -78,7 +118,8 @@ def cmd_train(args) -> int:
 
 def _typed(options: dict[str, str]) -> dict:
     """Data options from the command line: integers where they look like integers."""
-    return {k: int(v) if v.lstrip("-").isdigit() else v for k, v in options.items()}
+    return {k: int(v) if isinstance(v, str) and v.lstrip("-").isdigit() else v
+            for k, v in options.items()}
 
 
 def cmd_doctor(args) -> int:
@@ -110,10 +151,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a model headless and write a run folder")
     p.add_argument("--model", default="ae", help="model name (see `genwidgets plugins`)")
     p.add_argument("--data", default="digits", help="dataset name (see `genwidgets plugins`)")
-    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--epochs", type=int, default=None,
+                   help="epochs in all (default 10; with --resume, the run's own)")
     p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--out", required=True, help="folder for model.keras, config.json, "
-                   "history.jsonl")
+    p.add_argument("--out", help="folder for model.keras, config.json, history.jsonl and "
+                   "checkpoints/")
+    p.add_argument("--resume", metavar="DIR", help="go on with the run in DIR from its latest "
+                   "checkpoint (model, data and settings from its config.json)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="a model setting, e.g. --set latent_dim=8 (repeatable)")
     p.add_argument("--data-opt", action="append", metavar="KEY=VALUE",

@@ -60,9 +60,16 @@ class Controller(keras.callbacks.Callback):
         self._waiting: list[tuple[int, int, int, float, dict]] = []  # step, epoch, batch, t, logs
         self._last_convert = 0.0
         self._means: dict[str, float] = {}  # the running means at the last recorded batch
+        self.offset = 0  # batches of the first epoch trained before this fit (a resume)
+        self._first_epoch: int | None = None
 
     # -- fit's loop --------------------------------------------------------
+    def on_train_begin(self, logs=None):
+        self._first_epoch = None
+
     def on_epoch_begin(self, epoch, logs=None):
+        if self._first_epoch is None:
+            self._first_epoch = epoch
         self.run._epoch = epoch
         self._steps = {}  # batch index in this epoch -> the run's step number
         self._means = {}
@@ -73,6 +80,11 @@ class Controller(keras.callbacks.Callback):
         # ``Run._serve`` syncs only when a setting or a request is waiting.
         run = self.run
         run._serve(self._model)
+        if run._checkpoint_due(mid_epoch=True):
+            self.drain()
+            if hasattr(self._model, "jax_state_sync"):
+                self._model.jax_state_sync()
+            run.checkpoint("mid-epoch")
         while True:
             if run._stop.is_set():
                 self.drain()
@@ -123,9 +135,15 @@ class Controller(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.drain()
-        row = {"epoch": epoch + 1, "step": self.run._dispatched,
-               **{k: float(v) for k, v in (logs or {}).items()}}
+        values = {k: float(v) for k, v in (logs or {}).items()}
+        if self.offset and epoch == self._first_epoch:
+            # a resumed epoch: Keras saw only its last batches; average all of its rows
+            rows = [r for r in self.run.history if r["epoch"] == epoch + 1]
+            values = {k: sum(r.get(k, v) for r in rows) / len(rows) for k, v in values.items()}
+        row = {"epoch": epoch + 1, "step": self.run._dispatched, **values}
         self.run._record_epoch(row)
+        if self.run._checkpoint_due(mid_epoch=False):
+            self.run.checkpoint("epoch")
 
     def on_train_end(self, logs=None):
         self.drain()

@@ -70,8 +70,31 @@ class RunFolder:
         atomic_write_text(self.path / "config.json", json.dumps(doc, indent=2))
 
     def reset(self) -> None:
+        """Start afresh: no rows, no checkpoints of an earlier run in this folder."""
+        import shutil
+
+        self.close()
         for name in ("batches.jsonl", "history.jsonl"):
             (self.path / name).unlink(missing_ok=True)
+        shutil.rmtree(self.path / "checkpoints", ignore_errors=True)
+
+    def truncate(self, name: str, n: int) -> list[dict[str, Any]]:
+        """Keep the first ``n`` rows of a JSON-lines file (a resume drops later ones)."""
+        self.close()
+        path = self.path / name
+        rows = read_jsonl(path)[:n]
+        atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in rows))
+        return rows
+
+    def copy_model(self, source: Path) -> Path:
+        """Make ``model.keras`` a copy of ``source`` (a checkpoint's), atomically."""
+        import shutil
+
+        path = self.path / "model.keras"
+        tmp = path.with_name(".model.tmp.keras")
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, path)
+        return path
 
     def append_batches(self, rows: list[dict]) -> None:
         if not rows:

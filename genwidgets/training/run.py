@@ -28,6 +28,17 @@ class RunError(RuntimeError):
     """A run cannot do what was asked (say, a second start while it trains)."""
 
 
+class ModelBuildError(RunError):
+    """A plugin's ``build()`` raised; the message names the model, the plugin and the error."""
+
+
+def epoch_order(seed: int, epoch: int, n: int):
+    """The order of the ``n`` items in ``epoch``: a permutation fixed by the run's seed."""
+    import numpy as np
+
+    return np.random.default_rng([int(seed), int(epoch)]).permutation(n)
+
+
 def full_batches(x, batch_size: int):
     """Drop the last partial batch so every step has the same shape (one compile)."""
     n = len(x)
@@ -41,7 +52,16 @@ class Run:
     def __init__(self, spec: ModelSpec | str, dataset: Dataset | str, config: Any = None, *,
                  epochs: int = 10, batch_size: int = 64, out: str | Path | None = None,
                  model: Any = None, callbacks=(), data_options: dict | None = None,
-                 distribution: str = "auto", precision: str = "float32"):
+                 distribution: str = "auto", precision: str = "float32",
+                 seed: int | None = None, resume: bool = False,
+                 checkpoint_every_s: float = 30.0, checkpoint_mid_epoch_s: float = 600.0):
+        """``out=`` a folder for the run's files and checkpoints; ``resume=True`` picks up
+        that folder's latest checkpoint (weights, optimizer, step, history) if it has one.
+
+        Checkpoints are written at an epoch's end when ``checkpoint_every_s`` have passed
+        since the last, within an epoch every ``checkpoint_mid_epoch_s``, and at stop and end.
+        ``seed`` fixes the order of the items in every epoch (random when omitted).
+        """
         from genwidgets.plugins import get_registry
 
         registry = get_registry()
@@ -69,27 +89,50 @@ class Run:
         self.placement = Placement(distribution, precision)  # the devices and the dtypes
         self.placement.check_batch(self.batch_size)
         self.devices: list[str] = self.placement.devices
+        from genwidgets.training.checkpoint import find_checkpoint, initial_seed
+
+        checkpoint = find_checkpoint(self, out) if resume and out is not None else None
+        self.seed = initial_seed(seed, checkpoint)
         with self.placement.scope():  # thread-local: entered again on the worker to fit
-            self.model = (self.placement.adopt(model) if model is not None
-                          else self.spec.build(config, dataset.info))
+            if checkpoint is not None:
+                self.model = checkpoint.model
+            elif model is not None:
+                self.model = self.placement.adopt(model)
+            else:
+                self.model = self._build(config, dataset.info)
         self.extra_callbacks = list(callbacks)
+        self.checkpoint_every_s = float(checkpoint_every_s)
+        self.checkpoint_mid_epoch_s = float(checkpoint_mid_epoch_s)
+        self.last_checkpoint: dict | None = None  # step, path, seconds of the newest one
+        self._last_checkpoint_t = self._started_t = float("-inf")
+        self._resume_goal: int | None = None
+        self.notes: list[str] = []  # what a resume had to say (a damaged checkpoint skipped)
+        self.history: list[dict] = []  # every batch: step, epoch, t and each loss part
+        self.epoch_history: list[dict] = []
+        self._epochs_done = 0
         self.folder = None
         if out is not None:
             from genwidgets.training.folder import RunFolder
 
             self.folder = RunFolder(out)
-            self.folder.reset()
+            if checkpoint is not None:
+                from genwidgets.training.checkpoint import restore
+
+                restore(self, checkpoint)
+            else:
+                self.folder.reset()
             self.folder.write_config(self.spec, config, dataset, epochs=self.epochs,
                                      batch_size=self.batch_size,
-                                     data_options=data_options or {})
-        self.history: list[dict] = []  # every batch: step, epoch, t and each loss part
-        self.epoch_history: list[dict] = []
-        self.state, self.message = "idle", "ready"
+                                     data_options=data_options or {}, seed=self.seed,
+                                     distribution=distribution, precision=precision)
+        self.state = "idle"
+        self.message = (f"resumed at step {self.steps}" if checkpoint is not None else "ready")
+        if self.notes:
+            self.message += f" ({'; '.join(self.notes)})"
         self.error: BaseException | None = None
         self.traceback = ""
         self._epoch = 0
-        self._epochs_done = 0
-        self._goal_epochs = self.epochs  # the epoch the latest start() trains up to
+        self._goal_epochs = max(self.epochs, self._resume_goal or 0, self._epochs_done)
         self._dispatched = 0
         self._steps_left: int | None = None
         self._pause, self._stop = threading.Event(), threading.Event()
@@ -103,6 +146,34 @@ class Run:
         self._subscribers: list[queue.Queue] = []
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
+
+    @classmethod
+    def from_folder(cls, folder: str | Path, *, spec: ModelSpec | None = None,
+               dataset: Dataset | None = None, **kwargs: Any) -> Run:
+        """A run picking up ``folder``'s latest checkpoint (after a stop, a crash or a
+        kernel restart): the model, its settings and data are those of ``config.json``."""
+        import json
+
+        from genwidgets.plugins import get_registry
+
+        path = Path(folder) / "config.json"
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+            name, data_name = doc["model"], doc["data"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise FileNotFoundError(
+                f"Expected a run folder with a readable config.json. Received: {str(folder)!r} "
+                f"({type(exc).__name__}: {exc})") from exc
+        registry = get_registry()
+        options = dict(doc.get("data_options") or {})
+        if dataset is None:
+            dataset = registry.dataset(data_name).load(**options)
+        kwargs = {"epochs": doc.get("epochs", 10), "batch_size": doc.get("batch_size", 64),
+                  "distribution": doc.get("distribution", "auto"),
+                  "precision": doc.get("precision", "float32"), "seed": doc.get("seed"),
+                  "data_options": options, **kwargs}
+        return cls(spec or registry.model(name), dataset, doc.get("config") or {},
+                   out=folder, resume=True, **kwargs)
 
     # -- controls (any thread) ---------------------------------------------
     def start(self, epochs: int | None = None) -> Run:
@@ -118,9 +189,16 @@ class Run:
             self._stop.clear()
             self._pause.clear()
             self._nan = None
+            self.error, self.traceback = None, ""
+            self._started_t = time.monotonic()
             self._dispatched = len(self.history)  # a step that failed is not counted
-            self._goal_epochs = self._epochs_done + (epochs or self.epochs)
-            self._thread = threading.Thread(target=self._work, args=(epochs or self.epochs,),
+            done = self.steps // self.steps_per_epoch  # whole epochs; a partial one goes on
+            if epochs is None and self._resume_goal is not None and self._resume_goal > done:
+                self._goal_epochs = self._resume_goal  # a resumed run trains up to its goal
+            else:
+                self._goal_epochs = done + (epochs or self.epochs)
+            self._resume_goal = None
+            self._thread = threading.Thread(target=self._work, args=(self._goal_epochs,),
                                             name="genwidgets-run", daemon=True)
             self._set_state("compiling", "compiling...")
             self._thread.start()
@@ -236,20 +314,14 @@ class Run:
         }
 
     # -- the worker -------------------------------------------------------------
-    def _work(self, epochs: int) -> None:
-        from genwidgets.training.control import Controller, RunCallbacks, StopRun
+    def _work(self, goal: int) -> None:
+        from genwidgets.training.control import Controller, StopRun
 
-        first = self._epochs_done
         outcome = "finished"
         controller = Controller(self)
-        callbacks = RunCallbacks(controller, self.extra_callbacks, model=self.model,
-                                 epochs=first + epochs, steps=self.steps_per_epoch)
-        x, batch_size = self.placement.local_batches(self.x, self.batch_size)
         try:
             with self.placement.scope():
-                self.model.fit(x, batch_size=batch_size, initial_epoch=first,
-                               epochs=first + epochs, shuffle=True, verbose=0,
-                               callbacks=callbacks)
+                self._fit(controller, goal)
         except StopRun:
             outcome = "stopped"
         except BaseException as exc:  # shown in the panel and kept; never dies silently
@@ -267,7 +339,8 @@ class Run:
                 if hasattr(self.model, "fit_prior"):
                     self.model.fit_prior(self.dataset.x)
                 if self.folder is not None:
-                    self.folder.save_model(self.model)
+                    path = self.checkpoint(outcome)
+                    self.folder.copy_model(path / "model.keras")
         except BaseException as exc:
             self.error, self.traceback = exc, traceback.format_exc()
             outcome = "failed"
@@ -282,6 +355,82 @@ class Run:
             msg = f"finished: {self._epochs_done} epochs, {self.steps} steps"
         self._pause.clear()
         self._set_state(outcome, msg)
+
+    def _fit(self, controller, goal: int) -> None:
+        """Fit from the current step to the end of epoch ``goal``, in the run's batch order.
+
+        A run stopped within an epoch goes on with that epoch's remaining batches (one
+        short fit) before the whole epochs, so no batch is trained twice or skipped.
+        """
+        from genwidgets.training.control import RunCallbacks
+
+        spe = self.steps_per_epoch
+        epoch, offset = divmod(self.steps, spe)
+        while epoch < goal and not self._stop.is_set():
+            last = epoch + 1 if offset else goal
+            controller.offset = offset
+            callbacks = RunCallbacks(controller, self.extra_callbacks, model=self.model,
+                                     epochs=last, steps=spe - offset)
+            self.model.fit(self._batches(epoch, offset), steps_per_epoch=spe - offset,
+                           initial_epoch=epoch, epochs=last, shuffle=False, verbose=0,
+                           callbacks=callbacks)
+            if getattr(self.model, "stop_training", False):
+                return
+            epoch, offset = last, 0
+        if epoch < goal:  # stopped between two fits (say, a NaN at an epoch's last batch)
+            from genwidgets.training.control import StopRun
+
+            raise StopRun()
+
+    def _batches(self, epoch: int, offset: int):
+        """Endless ``(x_batch,)`` from batch ``offset`` of ``epoch`` on (this process's share)."""
+        x, size = self.x, self.batch_size
+        count, index = self.placement.process_count, self.placement.process_index
+        share = size // count
+        while True:
+            order = epoch_order(self.seed, epoch, len(x))
+            for b in range(offset, self.steps_per_epoch):
+                idx = order[b * size:(b + 1) * size]
+                if count > 1:
+                    idx = idx[index * share:(index + 1) * share]
+                yield (x[idx],)
+            epoch, offset = epoch + 1, 0
+
+    def checkpoint(self, reason: str = "manual"):
+        """Write a checkpoint of the model as it is now (worker thread, or an idle run)."""
+        from genwidgets.training.checkpoint import state_of, write_checkpoint
+
+        if self.folder is None:
+            raise RunError("This run has no folder to write checkpoints to. Pass out=...")
+        t0 = time.monotonic()
+        self._flush(force=True)  # every batch row up to this step is on disk first
+        path = write_checkpoint(self.folder.path, self.model, state_of(self, reason))
+        self._last_checkpoint_t = time.monotonic()
+        self.last_checkpoint = {"step": self.steps, "path": str(path), "reason": reason,
+                                "seconds": self._last_checkpoint_t - t0}
+        self._emit({"type": "checkpoint", **self.last_checkpoint})
+        return path
+
+    def _checkpoint_due(self, mid_epoch: bool) -> bool:
+        if self.folder is None or self._nan:
+            return False
+        if mid_epoch:  # within an epoch: counted from the last checkpoint or the start
+            since = max(self._last_checkpoint_t, self._started_t)
+            return time.monotonic() - since >= self.checkpoint_mid_epoch_s
+        return time.monotonic() - self._last_checkpoint_t >= self.checkpoint_every_s
+
+    def _build(self, config, info):
+        try:
+            return self.spec.build(config, info)
+        except Exception as exc:
+            from genwidgets.training.checkpoint import plugin_of
+
+            plugin = plugin_of(self.spec)["plugin"] or type(self.spec).__module__
+            raise ModelBuildError(
+                f"Model {self.spec.name!r} (plugin {plugin!r}) failed to build: "
+                f"{type(exc).__name__}: {exc}. Expected build(config, data_info) to return "
+                f"a compiled keras.Model. `genwidgets plugins --check` checks every model."
+            ) from exc
 
     def _serve(self, model) -> None:
         """Apply queued settings and answer requests on a synced model (fit's loop)."""

@@ -1,0 +1,261 @@
+"""Checkpoints of a run: the model with its optimizer state, and where training stood.
+
+A checkpoint is a folder ``checkpoints/step-000000123/`` in the run's folder holding
+``model.keras`` (written by Keras: weights, non-trainable state such as seed generators,
+optimizer variables) and ``state.json`` (step, epoch, batch, seed, goal, history position,
+plugin name and version, the SHA-256 of ``model.keras``). It is written whole into a
+hidden temporary folder, fsynced and renamed into place, so a folder named ``step-*`` is
+always complete; the newest two are kept (``latest`` and ``previous``). A process killed
+at any moment leaves at least one of them whole.
+
+Loading tries the latest and falls back to the previous one when the latest is damaged,
+saying so; the damaged folder is moved aside as ``damaged-step-*``. Models load with
+``safe_mode=True`` and the spec's custom objects; nothing is ever unpickled.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+FORMAT = 1
+FOLDER = "checkpoints"
+PREFIX = "step-"
+KEEP = 2
+
+
+class CheckpointError(RuntimeError):
+    """No checkpoint of a run folder can be loaded."""
+
+
+@dataclasses.dataclass
+class Checkpoint:
+    path: Path
+    state: dict[str, Any]
+    model: Any = None
+    notes: list[str] = dataclasses.field(default_factory=list)  # e.g. a fallback
+
+    @property
+    def step(self) -> int:
+        return int(self.state["step"])
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def checkpoint_dirs(run_folder: str | os.PathLike) -> list[Path]:
+    """The complete checkpoint folders of a run, newest (highest step) first."""
+    root = Path(run_folder) / FOLDER
+    if not root.is_dir():
+        return []
+    found = []
+    for p in root.iterdir():
+        if p.is_dir() and p.name.startswith(PREFIX) and p.name[len(PREFIX):].isdigit():
+            found.append((int(p.name[len(PREFIX):]), p))
+    return [p for _, p in sorted(found, reverse=True)]
+
+
+def write_checkpoint(run_folder: str | os.PathLike, model, state: dict[str, Any]) -> Path:
+    """Write ``model`` and ``state`` as the newest checkpoint; keep the previous one."""
+    root = Path(run_folder) / FOLDER
+    root.mkdir(parents=True, exist_ok=True)
+    step = int(state["step"])
+    tmp = root / f".tmp-{os.getpid()}-{time.monotonic_ns()}"
+    tmp.mkdir()
+    try:
+        model_path = tmp / "model.keras"
+        model.save(model_path)
+        with open(model_path, "rb") as f:
+            os.fsync(f.fileno())
+        doc = {"format": FORMAT, **state, "written": time.time(),
+               "files": {"model.keras": {"size": model_path.stat().st_size,
+                                         "sha256": _sha256(model_path)}}}
+        with open(tmp / "state.json", "w", encoding="utf-8") as f:
+            f.write(json.dumps(doc, indent=2))
+            f.flush()
+            os.fsync(f.fileno())
+        _fsync_dir(tmp)
+        final = root / f"{PREFIX}{step:09d}"
+        if final.exists():  # the same step again (a stop right after an epoch's checkpoint)
+            trash = root / f".old-{os.getpid()}-{time.monotonic_ns()}"
+            os.replace(final, trash)
+            os.replace(tmp, final)
+            shutil.rmtree(trash, ignore_errors=True)
+        else:
+            os.replace(tmp, final)
+        _fsync_dir(root)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    for old in checkpoint_dirs(run_folder)[KEEP:]:
+        shutil.rmtree(old, ignore_errors=True)
+    for stale in root.glob(".tmp-*"):  # left by a process killed while writing
+        if not stale.name.startswith(f".tmp-{os.getpid()}-"):
+            shutil.rmtree(stale, ignore_errors=True)
+    return final
+
+
+def read_state(path: Path) -> dict[str, Any]:
+    """A checkpoint's ``state.json``, checked against its ``model.keras``; raise if damaged."""
+    try:
+        state = json.loads((path / "state.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CheckpointError(f"{path / 'state.json'} cannot be read ({type(exc).__name__}: "
+                              f"{exc})") from exc
+    if not isinstance(state, dict) or state.get("format") != FORMAT or "step" not in state:
+        raise CheckpointError(f"{path / 'state.json'} is not a genwidgets checkpoint state "
+                              f"(format {FORMAT}). Received: {str(state)[:200]}")
+    expected = (state.get("files") or {}).get("model.keras") or {}
+    model_path = path / "model.keras"
+    if not model_path.is_file():
+        raise CheckpointError(f"{model_path} is missing")
+    if expected.get("sha256") and _sha256(model_path) != expected["sha256"]:
+        raise CheckpointError(
+            f"{model_path} is damaged: its SHA-256 differs from the one recorded when it was "
+            f"written ({model_path.stat().st_size} bytes, expected {expected.get('size')})")
+    return state
+
+
+def load_model(path: Path, spec) -> Any:
+    """The checkpoint's model, with its optimizer state, loaded with ``safe_mode=True``."""
+    from genwidgets._backend import import_keras
+
+    keras = import_keras()
+    return keras.saving.load_model(path / "model.keras", custom_objects=spec.custom_objects(),
+                                   safe_mode=True)
+
+
+def load_latest(run_folder: str | os.PathLike, spec=None, *, load: bool = True,
+                set_aside: bool = True) -> Checkpoint | None:
+    """The newest checkpoint that loads, or None when the folder has none.
+
+    A damaged newer one is named in ``notes`` (and moved aside when ``set_aside``); raise
+    :class:`CheckpointError` when checkpoints exist and none of them loads.
+    """
+    dirs = checkpoint_dirs(run_folder)
+    if not dirs:
+        return None
+    notes, errors = [], []
+    for path in dirs:
+        try:
+            state = read_state(path)
+            model = load_model(path, spec) if load else None
+        except Exception as exc:  # a damaged checkpoint: say so and try the one before
+            errors.append(f"{path.name}: {type(exc).__name__}: {exc}")
+            continue
+        for bad in dirs[:dirs.index(path)]:
+            notes.append(f"checkpoint {bad.name} cannot be loaded "
+                         f"({errors[dirs.index(bad)]}); resumed from {path.name} instead")
+            if set_aside:
+                aside = bad.with_name(f"damaged-{bad.name}")
+                shutil.rmtree(aside, ignore_errors=True)
+                os.replace(bad, aside)
+        return Checkpoint(path, state, model, notes)
+    raise CheckpointError(
+        f"Expected a checkpoint in {Path(run_folder) / FOLDER} that loads. Received: "
+        f"{len(dirs)} damaged: " + "; ".join(errors))
+
+
+def plugin_of(spec) -> dict[str, Any]:
+    """The plugin that registered ``spec``: its name, distribution and version."""
+    from genwidgets.plugins import get_registry
+
+    registry = get_registry()
+    for record in registry.plugins:
+        if spec.name in record.models:
+            return {"plugin": record.name, "distribution": record.distribution,
+                    "version": record.version}
+    return {"plugin": None, "distribution": None, "version": None}
+
+
+# -- a Run's side: what goes into a checkpoint, and how a run picks one up --------------
+def state_of(run, reason: str) -> dict[str, Any]:
+    """Where ``run`` stands: enough to go on at the very next batch after a restart."""
+    from genwidgets import __version__
+
+    epoch, batch = divmod(run.steps, run.steps_per_epoch)
+    return {
+        "step": run.steps, "epoch": epoch, "batch": batch, "reason": reason,
+        "seed": run.seed, "goal_epochs": run._goal_epochs, "batch_size": run.batch_size,
+        "steps_per_epoch": run.steps_per_epoch,
+        "history": {"batches": len(run.history), "epochs": len(run.epoch_history)},
+        "model": run.spec.name, **plugin_of(run.spec), "genwidgets_version": __version__,
+    }
+
+
+def find_checkpoint(run, out) -> Checkpoint | None:
+    """The checkpoint a new run in ``out`` resumes from, checked against the run's setup."""
+    with run.placement.scope():
+        checkpoint = load_latest(out, run.spec)
+    if checkpoint is None:
+        return None
+    state = checkpoint.state
+    if state.get("model") != run.spec.name:
+        raise ValueError(f"The checkpoint {checkpoint.path} is of model {state.get('model')!r}. "
+                         f"Received: model {run.spec.name!r}. Resume with the same model.")
+    if (state.get("batch_size"), state.get("steps_per_epoch")) != (
+            run.batch_size, run.steps_per_epoch):
+        raise ValueError(
+            f"The checkpoint {checkpoint.path} was trained with batch_size="
+            f"{state.get('batch_size')} and {state.get('steps_per_epoch')} steps an epoch. "
+            f"Received: batch_size={run.batch_size}, {run.steps_per_epoch} steps an epoch. "
+            f"Resume with the same data and batch size.")
+    return checkpoint
+
+
+def initial_seed(seed: int | None, checkpoint: Checkpoint | None) -> int:
+    if checkpoint is not None:
+        return int(checkpoint.state["seed"])
+    if seed is None:
+        import secrets
+
+        return secrets.randbelow(2**31)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"Expected seed to be an integer >= 0. Received: seed={seed!r}")
+    return seed
+
+
+def restore(run, checkpoint: Checkpoint) -> None:
+    """Bring ``run``'s history and position to the checkpoint's (rows after it are dropped)."""
+    state = checkpoint.state
+    position = state["history"]
+    history = run.folder.truncate("batches.jsonl", int(position["batches"]))
+    if len(history) != int(position["batches"]) or (
+            history and history[-1].get("step") != checkpoint.step):
+        raise CheckpointError(
+            f"Expected {position['batches']} batch rows in {run.folder.path / 'batches.jsonl'} "
+            f"up to step {checkpoint.step}, as the checkpoint {checkpoint.path.name} records. "
+            f"Received: {len(history)} rows. The run's history cannot be continued.")
+    run.history = history
+    run.epoch_history = run.folder.truncate("history.jsonl", int(position["epochs"]))
+    run._epochs_done = int(state["epoch"])
+    run._resume_goal = run.epochs  # start() goes on up to the run's total of epochs
+    run.notes = list(checkpoint.notes)
+    for note in run.notes:
+        import warnings
+
+        warnings.warn(note, RuntimeWarning, stacklevel=3)
