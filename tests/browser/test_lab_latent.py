@@ -2,9 +2,10 @@
 
 Images: click "set A", click a point of one digit, then a point of another (the map's
 own points, found in Plotly's SVG); the strip shows N decoded images and the map the
-path; the slider's keys move the large image; a click on empty space decodes that spot.
-After a reload the map still shows its points and the path. Text: type two sentences;
-the path lists N lines.
+path; the slider's keys move the large image; the timeline slider replays the map at a
+saved epoch (every point moves, none is lost) and the health line says how many units are
+active; a click on empty space decodes that spot. After a reload the map still shows its
+points and the path. Text: type two sentences; the path lists N lines.
 """
 
 from __future__ import annotations
@@ -19,10 +20,13 @@ STEPS = 8
 IMAGE_CELLS = [
     "import genwidgets\n"
     "import ipywidgets as W\n"
-    "from genwidgets.training import train\n"
+    "from genwidgets.latent import LatentSnapshots\n"
+    "from genwidgets.training import Run\n"
     "from genwidgets.widgets import InterpolationStrip, LatentMap\n"
-    'train("vae", "digits", {"latent_dim": 2, "hidden": 256, "depth": 3, "dropout": 0.0},\n'
-    '      epochs=15, batch_size=32, out="runs/vae-2d")',
+    'run = Run("vae", "digits", {"latent_dim": 2, "hidden": 256, "depth": 3, "dropout": 0.0},\n'
+    '          epochs=15, batch_size=32, out="runs/vae-2d")\n'
+    "LatentSnapshots.attach(run)  # the latents at epochs 0 to 15, for the timeline\n"
+    "run.start().wait()",
     'latent_map = LatentMap("runs/vae-2d", width=560, height=470)\n'
     f"strip = InterpolationStrip(latent_map.source, latent_map=latent_map, steps={STEPS})\n"
     "box = W.VBox([latent_map, strip])\n"
@@ -86,6 +90,30 @@ PLOT_AREA = """() => {
   return { x: r.x, y: r.y, width: r.width, height: r.height };
 }"""
 
+# Where the browser draws the points (Plotly's data for each label's trace), the epoch the
+# timeline shows and the health line.
+TIMELINE = """() => {
+  const graph = document.querySelector('.gw-latent-map .js-plotly-plot');
+  const label = document.querySelector('.gw-map-epoch [data-epoch]');
+  const health = document.querySelector('.gw-map-health .gw-health-line');
+  if (!graph || !graph.data || !label || !health) return null;
+  const xs = [];
+  let points = 0;
+  for (const t of graph.data) {
+    if (!/^[0-9]$/.test(t.name)) continue;
+    xs.push(...Array.from(t.x).slice(0, 5));
+    points += t.x.length;
+  }
+  for (const el of graph.querySelectorAll('.scatterlayer .trace')) {
+    const name = el.__data__ && el.__data__[0].trace.name;
+    if (/^[0-9]$/.test(name)) points -= el.querySelectorAll('path.point').length;
+  }
+  return { epoch: label.dataset.epoch, xs, undrawn: points,
+           drawn: graph.querySelectorAll('.scatterlayer path.point').length,
+           health: health.innerText, active: health.dataset.active,
+           shown: getComputedStyle(document.querySelector('.gw-map-timeline')).display };
+}"""
+
 DETAILS = """(kind) => {
   const el = document.querySelector('.gw-map-details [data-kind]');
   return el && el.dataset.kind === kind ? el.innerText : false;
@@ -145,6 +173,25 @@ def test_click_two_points_and_walk_between_them_in_lab(lab, lab_page, artifacts)
     page.mouse.move(5, 5)  # no hover label over B in the picture
     page.wait_for_timeout(400)  # let Plotly finish drawing before the picture
     page.locator(".gw-latent-demo").screenshot(path=artifacts / "lab-latent-map.png")
+
+    # The timeline: "now" at first; Home replays epoch 0 in the same basis, then 5.
+    now = wait_for(page, f"() => {{ const t = ({TIMELINE})(); return t && t.epoch === 'now' "
+                   "&& t; }")
+    assert now["shown"] != "none" and "active units" in now["health"]
+    assert now["health"].startswith("health: active units") and now["active"] in ("1", "2")
+    page.focus(".gw-map-timeline .noUi-handle")
+    page.keyboard.press("Home")
+    start = wait_for(page, f"() => {{ const t = ({TIMELINE})(); return t && t.epoch === '0' "
+                     "&& t.undrawn === 0 && t; }", timeout=60)
+    assert start["xs"] != now["xs"]  # every point moved to where epoch 0 had it ...
+    assert start["drawn"] == now["drawn"]  # ... and none is lost
+    for _ in range(5):
+        page.keyboard.press("ArrowRight")
+    wait_for(page, f"() => {{ const t = ({TIMELINE})(); return t && t.epoch === '5' "
+             "&& t.undrawn === 0 && t; }", timeout=60)
+    page.mouse.move(5, 5)
+    page.wait_for_timeout(400)
+    page.locator(".gw-latent-demo").screenshot(path=artifacts / "lab-latent-timeline.png")
 
     area = wait_for(page, PLOT_AREA)  # a click on empty space (a corner) decodes that spot
     page.mouse.click(area["x"] + 0.03 * area["width"], area["y"] + 0.03 * area["height"])
