@@ -159,17 +159,17 @@ def load_latest(run_folder: str | os.PathLike, spec=None, *, load: bool = True,
     dirs = checkpoint_dirs(run_folder)
     if not dirs:
         return None
-    notes, errors = [], []
+    notes, errors = [], {}
     for path in dirs:
         try:
             state = read_state(path)
             model = load_model(path, spec) if load else None
         except Exception as exc:  # a damaged checkpoint: say so and try the one before
-            errors.append(f"{path.name}: {type(exc).__name__}: {exc}")
+            errors[path] = f"{type(exc).__name__}: {exc}"
             continue
-        for bad in dirs[:dirs.index(path)]:
-            notes.append(f"checkpoint {bad.name} cannot be loaded "
-                         f"({errors[dirs.index(bad)]}); resumed from {path.name} instead")
+        for bad in errors:
+            notes.append(f"checkpoint {bad.name} cannot be loaded ({errors[bad]}); resumed "
+                         f"from {path.name} instead")
             if set_aside:
                 aside = bad.with_name(f"damaged-{bad.name}")
                 shutil.rmtree(aside, ignore_errors=True)
@@ -177,7 +177,7 @@ def load_latest(run_folder: str | os.PathLike, spec=None, *, load: bool = True,
         return Checkpoint(path, state, model, notes)
     raise CheckpointError(
         f"Expected a checkpoint in {Path(run_folder) / FOLDER} that loads. Received: "
-        f"{len(dirs)} damaged: " + "; ".join(errors))
+        f"{len(dirs)} damaged: " + "; ".join(f"{p.name}: {e}" for p, e in errors.items()))
 
 
 def plugin_of(spec) -> dict[str, Any]:

@@ -344,6 +344,8 @@ class Run:
         except BaseException as exc:
             self.error, self.traceback = exc, traceback.format_exc()
             outcome = "failed"
+        if self.folder is not None:
+            self.folder.close()
         _TRAINING.discard(id(self.model))
         if outcome == "failed":
             msg = f"failed: {type(self.error).__name__}: {self.error}"
