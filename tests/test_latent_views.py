@@ -231,7 +231,12 @@ def test_timeline_replays_saved_epochs_in_the_same_basis(snapshot_run):
     now_xy, now_idx = m.xy.copy(), m.idx.copy()
     basis = m.projection.transform(np.eye(3, dtype="float32"))
     health_now = m.health.value
+    axes = (m.figure.layout.xaxis.range, m.figure.layout.yaxis.range)
     m.timeline.slider.value = 0  # what a person's drag sends
+    assert (m.figure.layout.xaxis.range, m.figure.layout.yaxis.range) == axes  # kept
+    for k, (lo, hi) in enumerate(axes):  # and holding every epoch's points
+        assert lo < m.xy[:, k].min() and m.xy[:, k].max() < hi
+        assert lo < now_xy[:, k].min() and now_xy[:, k].max() < hi
     assert m.epoch == 0 and 'data-epoch="0"' in m.timeline.label.value
     np.testing.assert_array_equal(m.idx, now_idx)  # the same points ...
     assert not np.allclose(m.xy, now_xy, atol=1e-2)  # ... where they were at epoch 0

@@ -38,23 +38,28 @@ def map_layout(title: str, axes: tuple[str, str], width: int, height: int) -> go
         title=dict(text=html.escape(title), font=dict(size=13)))
 
 
-def click_grid(xy: np.ndarray) -> go.Heatmap:
-    """A transparent heatmap over the points and a margin around them."""
-    lo, hi = xy.min(0), xy.max(0)
+def extent(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The area drawn around points between ``lo`` and ``hi``: a margin of PAD each side."""
     span = np.maximum(hi - lo, 1e-3)
-    lo, step = lo - PAD * span, (1 + 2 * PAD) * span / GRID
+    return lo - PAD * span, hi + PAD * span
+
+
+def click_grid(xy: np.ndarray, bounds=None) -> go.Heatmap:
+    """A transparent heatmap over the points (or over ``bounds``, (lo, hi)) and a margin."""
+    lo, hi = extent(*(bounds if bounds is not None else (xy.min(0), xy.max(0))))
+    step = (hi - lo) / GRID
     return go.Heatmap(z=np.zeros((GRID, GRID), "uint8"), x0=lo[0] + step[0] / 2, dx=step[0],
                       y0=lo[1] + step[1] / 2, dy=step[1], zmin=0, zmax=1, colorscale=CLEAR,
                       showscale=False, hoverinfo="none", name="space")
 
 
-def map_traces(xy: np.ndarray, idx: np.ndarray, labels, hover: list[str]):
+def map_traces(xy: np.ndarray, idx: np.ndarray, labels, hover: list[str], bounds=None):
     """``(traces, groups)``: every trace of the map, and the rows of ``xy`` each label's
-    trace holds (in its point order)."""
+    trace holds (in its point order). ``bounds``: what the click grid covers."""
     named = labels is not None
     labels = np.asarray(labels) if named else np.array(["data"] * len(idx))
     hover = np.asarray(hover, dtype=object)
-    traces, groups = [click_grid(xy)], []
+    traces, groups = [click_grid(xy, bounds)], []
     for k, name in enumerate(dict.fromkeys(labels.tolist())):
         rows = np.flatnonzero(labels == name)
         groups.append(rows)
