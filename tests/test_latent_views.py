@@ -323,6 +323,20 @@ def test_a_live_map_timeline_grows_with_each_saved_epoch():
     np.testing.assert_array_equal(m.idx, m.snapshots.load(m.epochs[1]).idx)
 
 
+def test_a_studio_run_saves_snapshots_for_the_explore_timeline(tmp_path):
+    from genwidgets.widgets import Studio
+
+    studio = Studio("vae", "digits", runs=tmp_path, epochs=2, batch_size=128)
+    run = studio.create_run()
+    run.start()
+    assert run.wait(120) and run.state == "finished", run.message
+    studio.tabs.selected_index = 2  # Explore: built when opened
+    m = next(v for v in studio.explore_box.children if isinstance(v, LatentMap))
+    assert m.epochs == [0, 1, 2] and m.timeline.layout.display is None
+    assert sorted(p.name for p in (run.folder.path / "latents").iterdir()) == [
+        "epoch_0000.npz", "epoch_0001.npz", "epoch_0002.npz"]
+
+
 def test_diff_marks_what_changed_from_the_line_before():
     assert diff_html(None, "a <b> c") == "a &lt;b&gt; c"
     assert diff_html("the cat sat", "the dog sat") == "the <mark>dog</mark> sat"
