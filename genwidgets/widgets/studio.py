@@ -4,12 +4,23 @@ Data & Model picks a model plugin and a dataset and shows the model's settings f
 (generated from its ``Config``); "Create run" makes a :class:`~genwidgets.training.Run`
 writing to the runs folder. Train holds its ``TrainPanel``. Explore is built when first
 opened (each Plotly figure costs the page ~5 MB of JavaScript) and rebuilt for a new run:
-the latent map with a path view, and samples, as far as the model's capabilities go.
+the latent map with a path view, and samples, as far as the model's capabilities go. It
+can also show a saved run, picked by name from the runs folder (never a typed path; the
+model loads with ``safe_mode=True``).
+
+``app=True`` is the standalone app's mode (``genwidgets studio``): a run of the chosen
+model and data is made at once, so the Train tab opens ready to train.
 """
 
 from __future__ import annotations
 
+import atexit
 import html
+import json
+import os
+import re
+import secrets
+import shutil
 import time
 from pathlib import Path
 
@@ -18,18 +29,64 @@ import ipywidgets as W
 from genwidgets.widgets.config_form import ConfigForm
 
 TABS = ("Data & Model", "Train", "Explore", "Plugins")
+CURRENT = "current run"
+_RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def saved_runs(runs: str | os.PathLike) -> list[str]:
+    """Names of the saved runs directly inside ``runs`` (``config.json``, ``model.keras``,
+    data from a dataset without options such as a file path), newest first."""
+    root = Path(runs)
+    if not root.is_dir():
+        return []
+    found = [folder for folder in root.iterdir()
+             if folder.is_dir() and not folder.is_symlink() and _RUN_NAME.match(folder.name)
+             and (folder / "model.keras").is_file() and _plain_data(folder)]
+    found.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+    return [p.name for p in found]
+
+
+def saved_run_path(runs: str | os.PathLike, name: str) -> Path:
+    """The folder of the saved run ``name`` inside ``runs``; any other name is refused."""
+    listed = saved_runs(runs)
+    if name not in listed:
+        raise ValueError(
+            f"Expected the name of a saved run in {str(runs)!r}. Received: name={name!r}. "
+            f"Saved runs: {listed[:5] or 'none'}{' ...' if len(listed) > 5 else ''}")
+    return Path(runs) / name
+
+
+def _plain_data(folder: Path) -> bool:
+    try:
+        doc = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(doc, dict) and "model" in doc and not doc.get("data_options")
+
+
+def discard_untrained(run) -> bool:
+    """Remove the folder of a run that never trained (it holds only its config.json): the
+    app makes a run for every page, and most pages are looked at, not trained."""
+    folder = getattr(run, "folder", None)
+    if folder is None or run.history or run.alive or not folder.path.is_dir():
+        return False
+    if {p.name for p in folder.path.iterdir()} - {"config.json"}:
+        return False
+    shutil.rmtree(folder.path, ignore_errors=True)
+    return True
 
 
 class Studio(W.VBox):
     def __init__(self, model: str = "vae", data: str = "digits", *, runs: str | Path = "runs",
-                 epochs: int = 20, batch_size: int = 64, registry=None):
+                 epochs: int = 20, batch_size: int = 64, registry=None, app: bool = False):
         from genwidgets.plugins import get_registry
         from genwidgets.widgets.plugin_browser import PluginBrowser
 
         self.registry = registry or get_registry()
         self.runs = Path(runs)
+        self.app = app
         self.run = None
-        self._explored = None  # the run the Explore tab shows
+        self._explored = None  # the run (or saved run's name) the Explore tab shows
         self.model_choice = W.Dropdown(options=sorted(self.registry.models),
                                        value=self.registry.model(model).name, description="model")
         self.data_choice = W.Dropdown(options=sorted(self.registry.datasets),
@@ -60,13 +117,24 @@ class Studio(W.VBox):
             W.HBox([self.create_button, self.message]),
         ])
         self.train_box = W.VBox([W.HTML("Create a run on the <i>Data &amp; Model</i> tab.")])
+        self.saved = W.Dropdown(options=[CURRENT], value=CURRENT, description="explore")
+        self.saved.add_class("gw-explore-choice")
+        self.saved.observe(lambda _: self._explore_choice(), "value")
+        self.saved_refresh = W.Button(description="list saved runs", icon="refresh",
+                                      layout=W.Layout(width="auto"))
+        self.saved_refresh.on_click(lambda _: self.list_saved())
         self.explore_box = W.VBox([W.HTML("Create a run first; train it a little, then "
                                           "explore its latent space here.")])
-        self.tabs = W.Tab(children=[setup, self.train_box, self.explore_box, PluginBrowser(
+        explore = W.VBox([W.HBox([self.saved, self.saved_refresh]), self.explore_box])
+        self.tabs = W.Tab(children=[setup, self.train_box, explore, PluginBrowser(
             self.registry)], titles=TABS)
         self.tabs.observe(self._on_tab, "selected_index")
         super().__init__([W.HTML("<h3 style='margin:4px 0'>genwidgets studio</h3>"), self.tabs])
         self.add_class("gw-studio")
+        if app:
+            self.runs.mkdir(parents=True, exist_ok=True)
+            self.create_run()  # the defaults, ready to train
+            atexit.register(lambda: self.run is not None and discard_untrained(self.run))
 
     def _new_form(self) -> None:
         self.form = ConfigForm(self.registry.model(self.model_choice.value))
@@ -89,7 +157,8 @@ class Studio(W.VBox):
             if self.run is not None and self.run.alive:
                 raise RuntimeError("The current run is training; stop it before creating "
                                    "another.")
-            out = self.runs / f"{spec.name}-{dataset.info.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+            out = self.runs / (f"{spec.name}-{dataset.info.name}-"
+                               f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}")
             run = Run(spec, dataset, config, epochs=self.epochs.value,
                       batch_size=self.batch_size.value, out=out,
                       distribution=self.distribution.value, precision=self.precision.value)
@@ -103,6 +172,8 @@ class Studio(W.VBox):
             return None
         if getattr(self, "panel", None) is not None:
             self.panel.close()
+        if self.app and self.run is not None:
+            discard_untrained(self.run)
         self.run = run
         self.panel = TrainPanel(run)
         self.train_box.children = [self.panel]
@@ -110,30 +181,50 @@ class Studio(W.VBox):
         self.tabs.selected_index = TABS.index("Train")
         return run
 
-    def _on_tab(self, change) -> None:
-        if change["new"] == TABS.index("Explore") and self.run is not None \
-                and self._explored is not self.run:
-            self.explore()
+    def list_saved(self) -> list[str]:
+        """Offer the saved runs of the runs folder on the Explore tab (by name only)."""
+        names = saved_runs(self.runs)
+        current = self.saved.value if self.saved.value in names else CURRENT
+        with self.saved.hold_trait_notifications():
+            self.saved.options = [CURRENT, *names]
+            self.saved.value = current
+        return names
 
-    def explore(self) -> None:
-        """Build the Explore tab for the current run."""
+    def _on_tab(self, change) -> None:
+        if change["new"] == TABS.index("Explore"):
+            self.list_saved()
+            self._explore_choice()
+
+    def _explore_choice(self) -> None:
+        if self.tabs.selected_index != TABS.index("Explore"):
+            return
+        wanted = self.run if self.saved.value == CURRENT else self.saved.value
+        if wanted is None or wanted is self._explored or wanted == self._explored:
+            return
+        self.explore(None if wanted is self.run else wanted)
+
+    def explore(self, saved: str | None = None) -> None:
+        """Build the Explore tab for the current run, or for the saved run named ``saved``
+        (a folder of the runs folder; its model loads with ``safe_mode=True``)."""
+        from genwidgets.latent import LatentSource
         from genwidgets.widgets.interpolation_strip import InterpolationStrip
         from genwidgets.widgets.latent_map import LatentMap
         from genwidgets.widgets.samples import SampleGrid, SampleList
         from genwidgets.widgets.text_path import TextPath
 
-        run = self.run
-        image = run.dataset.info.modality == "image"
         views = []
         try:
-            if "encode" in run.spec.capabilities and "decode" in run.spec.capabilities:
-                latent_map = LatentMap(run)
-                path = (InterpolationStrip(run, latent_map=latent_map) if image
-                        else TextPath(run, latent_map=latent_map))
+            source = (LatentSource.from_run(self.run) if saved is None
+                      else LatentSource.from_folder(saved_run_path(self.runs, saved)))
+            image = source.modality == "image"
+            if {"encode", "decode"} <= source.capabilities:
+                latent_map = LatentMap(source)
+                path = (InterpolationStrip(source, latent_map=latent_map) if image
+                        else TextPath(source, latent_map=latent_map))
                 views += [latent_map, path]
-            if "sample" in run.spec.capabilities:
-                views.append(SampleGrid(run) if image else SampleList(run))
+            if "sample" in source.capabilities:
+                views.append(SampleGrid(source) if image else SampleList(source))
         except Exception as exc:
             views.append(W.HTML(f"<pre style='color:#c62828'>{html.escape(str(exc))}</pre>"))
         self.explore_box.children = views or [W.HTML("This model offers nothing to explore.")]
-        self._explored = run
+        self._explored = self.run if saved is None else saved

@@ -1,0 +1,98 @@
+"""What app mode locks down, in one place.
+
+- The server listens on 127.0.0.1 only and asks for a token (printed in its address).
+- The page can open comms and nothing else: Voila does not forward ``execute_request``,
+  so code runs only through the widgets' callbacks (training starts from buttons).
+- Voila serves the app notebook and no other file (its root is a private folder holding
+  only that notebook; no static files are allowed).
+- A closed tab shuts its kernel down (Voila's page does so on ``beforeunload``); kernels
+  whose page went away without saying so are culled once idle for ``cull_idle_s``.
+- No free-form paths: the Studio lists saved runs from the ``--runs`` folder by name
+  (:func:`saved_runs`), resolves a name only to a folder directly inside it
+  (:func:`saved_run_path`), and loads models with ``safe_mode=True``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+from pathlib import Path
+
+HOST = "127.0.0.1"
+DEFAULT_PORT = 8866
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AppSettings:
+    """The app's server settings. ``runs`` is made absolute (the kernel runs elsewhere)."""
+
+    runs: Path = Path("runs")
+    port: int = DEFAULT_PORT
+    open_browser: bool = True
+    cull_idle_s: int = 600  # a kernel nobody is connected to, idle this long, is shut down
+    cull_interval_s: int = 60
+    pool_size: int = 1  # kernels kept ready with the Studio shown (0: run it on request)
+
+    def __post_init__(self):
+        if not 1 <= int(self.port) <= 65535:
+            raise ValueError(f"Expected a port between 1 and 65535. Received: port={self.port}")
+        if self.cull_idle_s < 1 or self.cull_interval_s < 1:
+            raise ValueError(
+                f"Expected positive culling times. Received: cull_idle_s={self.cull_idle_s}, "
+                f"cull_interval_s={self.cull_interval_s}")
+        object.__setattr__(self, "runs", Path(os.path.abspath(self.runs)))
+
+    def voila_options(self) -> list[str]:
+        """Voila's command-line options for these settings (the notebook path comes last)."""
+        return [
+            f"--Voila.ip={HOST}",
+            f"--Voila.port={int(self.port)}",
+            "--Voila.port_retries=0",  # the address asked for, or a clear failure
+            f"--Voila.open_browser={self.open_browser}",
+            "--token",  # a generated token, printed in the address
+            "--VoilaConfiguration.show_tracebacks=False",
+            # The notebook runs in a kernel kept ready before a page asks for it.
+            "--VoilaConfiguration.preheat_kernel=True",
+            f"--VoilaConfiguration.default_pool_size={int(self.pool_size)}",
+            "--VoilaConfiguration.file_allowlist=^$",  # no file but the notebook
+            f"--MappingKernelManager.cull_idle_timeout={int(self.cull_idle_s)}",
+            f"--MappingKernelManager.cull_interval={int(self.cull_interval_s)}",
+            "--MappingKernelManager.cull_connected=False",
+        ]
+
+
+def saved_runs(runs: str | os.PathLike) -> list[str]:
+    """Names of the saved runs directly inside ``runs`` (a ``config.json`` and a
+    ``model.keras``, data from a built-in dataset), newest first."""
+    root = Path(runs)
+    if not root.is_dir():
+        return []
+    found = []
+    for folder in root.iterdir():
+        if folder.is_dir() and not folder.is_symlink() and _NAME.match(folder.name) \
+                and (folder / "model.keras").is_file() and _builtin_data(folder):
+            found.append(folder)
+    found.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+    return [p.name for p in found]
+
+
+def saved_run_path(runs: str | os.PathLike, name: str) -> Path:
+    """The folder of the saved run ``name`` inside ``runs``; anything else is refused."""
+    listed = saved_runs(runs)
+    if name not in listed:
+        raise ValueError(
+            f"Expected the name of a saved run in {str(runs)!r}. Received: name={name!r}. "
+            f"Saved runs: {listed[:5] or 'none'}{' ...' if len(listed) > 5 else ''}")
+    return Path(runs) / name
+
+
+def _builtin_data(folder: Path) -> bool:
+    """True when the run trained on a dataset with no options (no file path to read)."""
+    try:
+        doc = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(doc, dict) and "model" in doc and not doc.get("data_options")

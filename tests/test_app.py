@@ -1,0 +1,125 @@
+"""The standalone app headless: the `studio` command's arguments, the lockdown settings, the
+notebook the launcher serves, and the Studio's app mode (a run ready, saved runs by name)."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import ipywidgets as W
+import nbformat
+import pytest
+
+import genwidgets  # noqa: F401  (the Keras backend, before anything imports Keras)
+from genwidgets.app import AppSettings, app_notebook, voila_argv
+from genwidgets.app.launcher import check_port, settings_from_args
+from genwidgets.cli import build_parser, main
+from genwidgets.training import train
+from genwidgets.widgets import Studio
+from genwidgets.widgets.studio import CURRENT, TABS, saved_run_path, saved_runs
+
+
+def descendants(widget):
+    yield widget
+    for child in getattr(widget, "children", ()):
+        yield from descendants(child)
+
+
+def test_studio_arguments_and_defaults(tmp_path):
+    args = build_parser().parse_args(["studio"])
+    assert (args.port, args.no_browser, args.runs) == (8866, False, "runs")
+    args = build_parser().parse_args(["studio", "--port", "9001", "--no-browser",
+                                      "--runs", str(tmp_path / "r")])
+    settings = settings_from_args(args)
+    assert settings.port == 9001 and not settings.open_browser
+    assert settings.runs == tmp_path / "r" and settings.runs.is_absolute()
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["studio", "--port", "many"])
+
+
+def test_lockdown_options_reach_voila(tmp_path):
+    settings = AppSettings(runs=tmp_path, port=9002, open_browser=False, cull_idle_s=300)
+    argv = voila_argv(settings, tmp_path / "app" / "studio.ipynb")
+    assert argv[-1] == str(tmp_path / "app" / "studio.ipynb")
+    assert f"--Voila.root_dir={tmp_path / 'app'}" in argv  # serves that folder and no other
+    for option in ("--Voila.ip=127.0.0.1", "--Voila.port=9002", "--Voila.port_retries=0",
+                   "--Voila.open_browser=False", "--token",
+                   "--VoilaConfiguration.preheat_kernel=True",
+                   "--VoilaConfiguration.file_allowlist=^$",
+                   "--MappingKernelManager.cull_idle_timeout=300",
+                   "--MappingKernelManager.cull_connected=False"):
+        assert option in argv
+    from voila.app import Voila  # the options parse as Voila's own settings
+
+    app = Voila()
+    app.parse_command_line(argv)
+    assert app.config.Voila.ip == "127.0.0.1" and app.config.Voila.auto_token is True
+    assert app.config.VoilaConfiguration.file_allowlist == ["^$"]
+    from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
+
+    kernels = AsyncMappingKernelManager(config=app.config)  # Voila's kernel manager class
+    assert (kernels.cull_idle_timeout, kernels.cull_interval, kernels.cull_connected) == (
+        300, 60, False)
+    with pytest.raises(ValueError, match="Expected a port between 1 and 65535"):
+        AppSettings(port=0)
+
+
+def test_the_served_notebook_shows_the_studio_in_app_mode(tmp_path):
+    notebook = app_notebook(tmp_path / "runs")
+    nbformat.validate(notebook)
+    (cell,) = notebook.cells
+    assert cell.source.startswith("import genwidgets")  # the backend before Keras
+    assert f"Studio(runs={str((tmp_path / 'runs').resolve())!r}, app=True)" in cell.source
+    assert notebook.metadata.kernelspec.name == "python3"
+
+
+def test_a_busy_port_is_a_clear_error(capsys):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        with pytest.raises(OSError, match=f"Received: --port {port}, which is in use"):
+            check_port(port)
+        assert main(["studio", "--no-browser", "--port", str(port)]) == 2
+    assert "genwidgets studio: error: Expected a free port" in capsys.readouterr().err
+
+
+def test_app_mode_is_ready_to_train_and_offers_no_free_form_path(tmp_path):
+    runs = tmp_path / "not-yet"
+    studio = Studio(runs=runs, app=True)
+    assert runs.is_dir()  # made when missing
+    run = studio.run
+    assert run is not None and run.spec.name == "vae" and run.dataset.info.name == "digits"
+    assert studio.tabs.selected_index == TABS.index("Train")
+    assert not studio.panel.buttons["train"].disabled
+    typed = [w for w in descendants(studio) if isinstance(w, (W.Text, W.Textarea, W.FileUpload))]
+    assert typed == []  # numbers and choices only: nothing takes a path
+    first = run.folder.path
+    assert studio.create_run() is not None and studio.run is not run
+    assert not first.exists()  # a run that never trained leaves no folder behind
+    studio.panel.close()
+
+
+def test_saved_runs_are_listed_and_opened_by_name_only(tmp_path):
+    train("vae", "digits", {"latent_dim": 2, "hidden": 16}, epochs=1, batch_size=256,
+          out=tmp_path / "vae-a", progress=False)
+    (tmp_path / "empty").mkdir()  # no model.keras: not listed
+    file_data = tmp_path / "from-a-file"
+    file_data.mkdir()
+    (file_data / "model.keras").write_bytes(b"")
+    (file_data / "config.json").write_text(json.dumps(
+        {"model": "vae", "data": "text_file", "data_options": {"path": "/etc/passwd"}}))
+    assert saved_runs(tmp_path) == ["vae-a"]
+    assert saved_runs(tmp_path / "missing") == []
+    assert saved_run_path(tmp_path, "vae-a") == tmp_path / "vae-a"
+    for name in ("../vae-a", str(tmp_path / "vae-a"), "from-a-file", "empty"):
+        with pytest.raises(ValueError, match="Expected the name of a saved run"):
+            saved_run_path(tmp_path, name)
+
+    studio = Studio(runs=tmp_path)
+    studio.tabs.selected_index = TABS.index("Explore")
+    assert list(studio.saved.options) == [CURRENT, "vae-a"]
+    studio.saved.value = "vae-a"
+    kinds = [type(w).__name__ for w in studio.explore_box.children]
+    assert kinds == ["LatentMap", "InterpolationStrip", "SampleGrid"]
+    assert studio.explore_box.children[0].source.spec.name == "vae"
