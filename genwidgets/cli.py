@@ -14,7 +14,7 @@ PRECISIONS = ("float32", "mixed_bfloat16")
 TABLE_COLUMNS = ("name", "kind", "family", "modalities", "distribution", "version", "status",
                  "error")
 JSON_KEYS = ("name", "kind", "family", "modalities", "plugin", "distribution", "version",
-             "status", "error")
+             "status", "error", "check")
 
 
 def _table(rows: list[dict], columns: Sequence[str]) -> str:
@@ -36,7 +36,15 @@ def _table(rows: list[dict], columns: Sequence[str]) -> str:
 def cmd_plugins(args) -> int:
     from genwidgets.plugins import get_registry
 
-    rows = get_registry().rows()
+    registry = get_registry()
+    if args.check is not None:
+        def progress(result):
+            verdict = "ok" if result.ok else f"FAILED in {result.stage}: {result.error}"
+            print(f"checked {result.model} ({result.modality}) in {result.seconds:.1f}s: "
+                  f"{verdict}".splitlines()[0], file=sys.stderr)
+
+        registry.check(args.check or None, reload=args.reload, progress=progress)
+    rows = registry.rows()
     if args.json:
         print(json.dumps([{k: r.get(k) for k in JSON_KEYS} for r in rows], indent=2))
     else:
@@ -45,6 +53,8 @@ def cmd_plugins(args) -> int:
         for r in failed:
             print(f"\nplugin {r['plugin']!r} failed ({r.get('hook') or 'import'}):\n"
                   f"{r.get('traceback') or r['error']}", file=sys.stderr)
+    if args.check is not None:  # a failed check fails the command (for CI)
+        return 1 if any(r.get("check") == "failed" for r in rows) else 0
     return 0
 
 
@@ -146,6 +156,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("plugins", help="list model and dataset plugins, and broken ones")
     p.add_argument("--json", action="store_true", help="print a JSON list")
+    p.add_argument("--check", nargs="*", metavar="MODEL", default=None,
+                   help="build each model (or those named) on tiny data, train one step and "
+                   "check encode/decode/sample; exit 1 if one fails")
+    p.add_argument("--reload", action="store_true",
+                   help="with --check: also save and reload each model in a fresh process")
     p.set_defaults(func=cmd_plugins)
 
     p = sub.add_parser("train", help="train a model headless and write a run folder")
@@ -170,12 +185,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help="mixed_bfloat16 computes in bfloat16 with float32 weights (faster on "
                    "GPUs and TPUs, not on CPUs)")
     p.set_defaults(func=cmd_train)
-
-    p = sub.add_parser("studio", help="serve the Studio as a Voila app on 127.0.0.1")
-    from genwidgets.app import launcher as studio_app  # light: Voila is imported on serve
-
-    studio_app.add_arguments(p)
-    p.set_defaults(func=studio_app.main)
 
     p = sub.add_parser("doctor", help="versions and known-bad combinations")
     p.add_argument("--json", action="store_true")

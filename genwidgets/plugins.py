@@ -3,7 +3,11 @@
 A plugin that fails to import, raises in a hook, returns the wrong thing or repeats
 a name is recorded as a :class:`PluginFailure` and the rest keep working.
 ``GENWIDGETS_STRICT_PLUGINS=1`` raises instead; ``GENWIDGETS_DISABLE_PLUGINS=a,b``
-blocks plugins (entry-point names) or models by name. Nothing here imports Keras.
+blocks plugins (entry-point names) or models by name; ``GENWIDGETS_ALLOW_PLUGINS=a,b``
+loads only those plugins (the built-in datasets always load). A plugin that is not allowed
+is never imported. Nothing here imports Keras; :meth:`Registry.check` (on demand) builds
+each model on tiny data and records what fails (a raising ``build()``, an ``encode`` of
+the wrong shape, ...).
 """
 
 from __future__ import annotations
@@ -49,11 +53,26 @@ class PluginFailure:
 
 
 @dataclasses.dataclass
+class CheckResult:
+    """What :meth:`Registry.check` found for one model: ``stage`` names the failing part."""
+
+    model: str
+    plugin: str | None
+    modality: str
+    ok: bool
+    stage: str | None = None  # "build()", "fit", "encode", "decode", "sample", "reload"
+    error: str | None = None
+    traceback: str = ""
+    seconds: float = 0.0
+
+
+@dataclasses.dataclass
 class PluginRecord:
     name: str
     distribution: str | None
     version: str | None
     status: str = "ok"  # "ok", "failed" or "blocked"
+    reason: str | None = None  # why it is blocked
     models: list[str] = dataclasses.field(default_factory=list)
     datasets: list[str] = dataclasses.field(default_factory=list)
 
@@ -62,9 +81,21 @@ def _flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def _blocked() -> set[str]:
-    raw = os.environ.get("GENWIDGETS_DISABLE_PLUGINS", "")
+def _names(variable: str) -> set[str]:
+    raw = os.environ.get(variable, "")
     return {part.strip() for part in raw.split(",") if part.strip()}
+
+
+def _blocked() -> set[str]:
+    return _names("GENWIDGETS_DISABLE_PLUGINS")
+
+
+def _allowed() -> set[str] | None:
+    """The allow list, or None when ``GENWIDGETS_ALLOW_PLUGINS`` is unset or empty."""
+    return _names("GENWIDGETS_ALLOW_PLUGINS") or None
+
+
+_FROM_ENV: Any = object()
 
 
 def get_plugin_manager() -> pluggy.PluginManager:
@@ -127,9 +158,13 @@ def check_dataset_spec(obj: Any) -> DatasetSpec:
 class Registry:
     """Models and datasets from every plugin, and the plugins that failed."""
 
-    def __init__(self, strict: bool | None = None, blocked: set[str] | None = None):
+    def __init__(self, strict: bool | None = None, blocked: set[str] | None = None,
+                 allowed: set[str] | None = _FROM_ENV):
         self.strict = _flag("GENWIDGETS_STRICT_PLUGINS") if strict is None else strict
         self.blocked = _blocked() if blocked is None else set(blocked)
+        self.allowed = _allowed() if allowed is _FROM_ENV else (
+            None if allowed is None else set(allowed))
+        self.checks: dict[str, CheckResult] = {}
         self.pm = get_plugin_manager()
         self.models: dict[str, ModelSpec] = {}
         self.datasets: dict[str, DatasetSpec] = {}
@@ -154,7 +189,10 @@ class Registry:
         record = PluginRecord(name, distribution, version)
         self.plugins.append(record)
         if name in self.blocked:
-            record.status = "blocked"
+            record.status, record.reason = "blocked", "GENWIDGETS_DISABLE_PLUGINS"
+            return record
+        if self.allowed is not None and name != CORE_PLUGIN and name not in self.allowed:
+            record.status, record.reason = "blocked", "not in GENWIDGETS_ALLOW_PLUGINS"
             return record
         try:
             module = load()
@@ -226,6 +264,40 @@ class Registry:
             f"`genwidgets plugins` lists what is installed and what failed to load."
         )
 
+    def plugin_of(self, model: str) -> str | None:
+        """The name of the plugin that registered ``model``."""
+        return self._origin.get("model" + model)
+
+    def check(self, names=None, *, reload: bool = False, progress=None) -> list[CheckResult]:
+        """Build each model (or those in ``names``) on tiny data, train one step and check
+        encode / decode / sample (``genwidgets.testing.check_model``); record the results.
+
+        This imports Keras and takes seconds a model. ``progress(result)`` is called after
+        each model. A failing model stays listed, marked failed with the failing stage.
+        """
+        import time
+
+        from genwidgets.testing import check_model
+
+        results = []
+        for name in sorted(self.models) if names is None else list(names):
+            spec = self.model(name)
+            modality = spec.modalities[0]
+            t0 = time.monotonic()
+            try:
+                check_model(spec, modality, reload=reload)
+                result = CheckResult(name, self.plugin_of(name), modality, True)
+            except Exception as exc:
+                result = CheckResult(
+                    name, self.plugin_of(name), modality, False, _stage(exc),
+                    f"{type(exc).__name__}: {exc}", "".join(traceback.format_exception(exc)))
+            result.seconds = time.monotonic() - t0
+            self.checks[name] = result
+            results.append(result)
+            if progress is not None:
+                progress(result)
+        return results
+
     def models_for(self, modality: str) -> list[ModelSpec]:
         return [m for m in self.models.values() if modality in m.modalities]
 
@@ -235,7 +307,14 @@ class Registry:
         by_plugin = {p.name: p for p in self.plugins}
         for name, spec in self.models.items():
             plugin = by_plugin[self._origin["model" + name]]
-            rows.append(_row("model", name, spec.family, list(spec.modalities), plugin))
+            row = _row("model", name, spec.family, list(spec.modalities), plugin)
+            checked = self.checks.get(name)
+            if checked is not None:
+                row["check"] = "passed" if checked.ok else "failed"
+                if not checked.ok:
+                    row.update(status="failed", hook=checked.stage, traceback=checked.traceback,
+                               error=f"{checked.stage} failed: {checked.error}")
+            rows.append(row)
         for name, ds in self.datasets.items():
             plugin = by_plugin[self._origin["dataset" + name]]
             rows.append(_row("dataset", name, "", [ds.modality], plugin))
@@ -247,7 +326,8 @@ class Registry:
             })
         for p in self.plugins:
             if p.status == "blocked":
-                rows.append({**_row("plugin", p.name, "", [], p), "status": "blocked"})
+                rows.append({**_row("plugin", p.name, "", [], p), "status": "blocked",
+                             "error": p.reason})
         return rows
 
 
@@ -257,6 +337,27 @@ def _row(kind, name, family, modalities, plugin: PluginRecord) -> dict[str, Any]
         "plugin": plugin.name, "distribution": plugin.distribution,
         "version": plugin.version, "status": "ok", "error": None,
     }
+
+
+_STAGES = (("spec.build", "build()"), ("build()", "build()"), ("model.fit", "fit"),
+           ("'loss'", "fit"), ("finite", "fit"), ("reload", "reload"), ("encode", "encode"),
+           ("decode", "decode"), ("sample", "sample"))
+
+
+def _stage(exc: BaseException) -> str:
+    """Which part of the model check failed: from the check's own line, or the message."""
+    import linecache
+
+    from genwidgets import testing
+
+    line = ""
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == testing.__file__:
+            line = linecache.getline(tb.tb_frame.f_code.co_filename, tb.tb_lineno)
+        tb = tb.tb_next
+    probe = str(exc).split(":")[0] if isinstance(exc, AssertionError) else line
+    return next((stage for key, stage in _STAGES if key in probe), "check")
 
 
 def _version(dist: str) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -168,3 +169,149 @@ def test_listing_plugins_imports_neither_keras_nor_jax():
     models, keras_loaded, jax_loaded = json.loads(out.stdout)
     assert BUILTIN_MODELS <= set(models)
     assert not keras_loaded and not jax_loaded
+
+
+BROKEN_MODELS = """
+import dataclasses
+from genwidgets import hookimpl, ModelSpec
+
+
+class BrokenBuild(ModelSpec):
+    name = "broken_build"
+    family = "toy"
+
+    def build(self, config, data_info):
+        raise RuntimeError("no weights for you")
+
+
+class WrongEncode(ModelSpec):
+    name = "wrong_encode"
+    family = "toy"
+    capabilities = frozenset({"encode"})
+
+    def build(self, config, data_info):
+        import keras
+
+        class Model(keras.Model):
+            def __init__(self):
+                super().__init__()
+                self.dense = keras.layers.Dense(3)
+                self.latent_dim = 2
+
+            def call(self, x):
+                return self.dense(keras.ops.reshape(x, (keras.ops.shape(x)[0], -1)))
+
+            def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None,
+                             training=True):
+                return keras.ops.mean(y_pred ** 2)
+
+            def encode(self, x):
+                return self(x)  # 3 numbers an item, though latent_dim is 2
+
+        model = Model()
+        model.compile(optimizer="sgd")
+        return model
+
+
+@hookimpl
+def register_models():
+    return [BrokenBuild, WrongEncode]
+"""
+
+
+def test_allow_list_loads_only_the_named_plugins_and_never_imports_others(make_dist,
+                                                                          monkeypatch):
+    name = make_dist("raise SystemExit('imported although not allowed')\n")
+    monkeypatch.setenv("GENWIDGETS_ALLOW_PLUGINS", "ae, vae")
+    reg = Registry(strict=False, blocked=set()).discover()
+    assert set(reg.models) == {"ae", "vae"} and not reg.failures
+    assert "digits" in reg.datasets  # the built-in datasets always load
+    blocked = {r["name"]: r["error"] for r in reg.rows() if r["status"] == "blocked"}
+    assert blocked == {n: "not in GENWIDGETS_ALLOW_PLUGINS" for n in ("gan", "transformer",
+                                                                      name)}
+
+
+def test_deny_list_wins_over_the_allow_list(monkeypatch):
+    monkeypatch.setenv("GENWIDGETS_ALLOW_PLUGINS", "ae,vae")
+    monkeypatch.setenv("GENWIDGETS_DISABLE_PLUGINS", "vae")
+    reg = Registry(strict=False).discover()
+    assert set(reg.models) == {"ae"}
+    row = next(r for r in reg.rows() if r["name"] == "vae")
+    assert (row["status"], row["error"]) == ("blocked", "GENWIDGETS_DISABLE_PLUGINS")
+
+
+def test_check_names_a_raising_build_and_a_wrong_encode_and_the_rest_pass(make_dist):
+    name = make_dist(BROKEN_MODELS)
+    reg = discover()
+    results = {r.model: r for r in reg.check(["broken_build", "wrong_encode", "ae"])}
+    assert results["ae"].ok
+    assert (results["broken_build"].stage, results["broken_build"].error) == (
+        "build()", "RuntimeError: no weights for you")
+    assert results["wrong_encode"].stage == "encode"
+    assert results["wrong_encode"].error == (
+        "AssertionError: encode: expected shape (5, 2). Received: (5, 3)")
+    rows = {r["name"]: r for r in reg.rows() if r["kind"] == "model"}
+    assert rows["broken_build"]["status"] == "failed" and rows["broken_build"]["plugin"] == name
+    assert rows["broken_build"]["error"] == "build() failed: RuntimeError: no weights for you"
+    assert "Traceback" in rows["wrong_encode"]["traceback"]
+    assert (rows["ae"]["status"], rows["ae"]["check"]) == ("ok", "passed")
+    assert rows["vae"].get("check") is None  # not checked: nothing said
+
+
+def test_cli_check_prints_the_failing_stage_and_fails(make_dist, tmp_path):
+    make_dist(BROKEN_MODELS)
+    env = {**os.environ,
+           "PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    proc = subprocess.run([sys.executable, "-m", "genwidgets.cli", "plugins", "--check",
+                           "broken_build", "wrong_encode", "ae"], capture_output=True, text=True,
+                          env=env, timeout=300)
+    assert proc.returncode == 1, proc.stderr
+    assert ("checked broken_build (image) in" in proc.stderr
+            and "FAILED in build(): RuntimeError: no weights for you" in proc.stderr)
+    assert "FAILED in encode: AssertionError: encode: expected shape (5, 2)" in proc.stderr
+    assert "checked ae (image)" in proc.stderr and ": ok" in proc.stderr
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("broken_build"))
+    assert "failed" in line and "build() failed: RuntimeError: no weights for you" in line
+    listing = subprocess.run([sys.executable, "-m", "genwidgets.cli", "plugins"], env=env,
+                             capture_output=True, text=True, timeout=120)
+    assert listing.returncode == 0  # listing alone builds nothing, so it cannot tell
+
+
+def test_plugin_browser_check_button_shows_failed_checks(make_dist):
+    from genwidgets.widgets import PluginBrowser
+
+    make_dist(BROKEN_MODELS)
+    reg = discover()
+    view = PluginBrowser(reg)
+    assert "Failed checks" not in _html(view)
+    reg.check = lambda names=None, **kw: Registry.check(reg, ["broken_build", "wrong_encode"],
+                                                        **kw)
+    view.check_button.click()
+    text = _html(view)
+    assert "Failed checks" in text and "2 failed checks" in text.replace("<b>", "")
+    assert "broken_build</b>" in text and "check failed in <code>build()</code>" in text
+    assert "encode: expected shape (5, 2). Received: (5, 3)" in text
+    assert "2 models checked" in view.check_status.value
+    assert view.check_button.description == "Check models" and not view.check_button.disabled
+
+
+def test_studio_says_which_model_failed_to_build_instead_of_a_traceback(make_dist, tmp_path):
+    from genwidgets.widgets.studio import Studio
+
+    name = make_dist(BROKEN_MODELS)
+    studio = Studio("broken_build", "digits", runs=tmp_path, registry=discover())
+    assert studio.create_run() is None
+    message = studio.message.value
+    assert (f"Model &#x27;broken_build&#x27; (plugin &#x27;{name}&#x27;) failed to build: "
+            f"RuntimeError: no weights for you.") in message
+    assert "Traceback" not in message
+    studio.model_choice.value = "ae"  # the others keep working
+    assert studio.create_run() is not None
+
+
+def _html(widget) -> str:
+    out = [getattr(widget, "value", "") if isinstance(getattr(widget, "value", ""), str)
+           else ""]
+    for child in getattr(widget, "children", ()):
+        out.append(_html(child))
+    return "\n".join(out)

@@ -189,7 +189,8 @@ def plugin_of(spec) -> dict[str, Any]:
         if spec.name in record.models:
             return {"plugin": record.name, "distribution": record.distribution,
                     "version": record.version}
-    return {"plugin": None, "distribution": None, "version": None}
+    return {"plugin": type(spec).__module__.split(".")[0], "distribution": None,
+            "version": None}
 
 
 # -- a Run's side: what goes into a checkpoint, and how a run picks one up --------------

@@ -427,7 +427,7 @@ class Run:
         except Exception as exc:
             from genwidgets.training.checkpoint import plugin_of
 
-            plugin = plugin_of(self.spec)["plugin"] or type(self.spec).__module__
+            plugin = plugin_of(self.spec)["plugin"]
             raise ModelBuildError(
                 f"Model {self.spec.name!r} (plugin {plugin!r}) failed to build: "
                 f"{type(exc).__name__}: {exc}. Expected build(config, data_info) to return "

@@ -1,8 +1,10 @@
 """``PluginBrowser``: what the plugin registry holds, and what failed to load.
 
-A read-only view over :meth:`genwidgets.plugins.Registry.rows`: one row per model and
-dataset, and one red block per failed plugin with its error and a collapsible
-traceback. Every string a plugin provides is HTML-escaped. Nothing here imports Keras.
+A view over :meth:`genwidgets.plugins.Registry.rows`: one row per model and dataset, and
+one red block per failed plugin with its error and a collapsible traceback. "Check models"
+builds each model on tiny data (:meth:`~genwidgets.plugins.Registry.check`) and shows a red
+block for each model whose ``build()``, fit step, encode, decode or sample fails. Every
+string a plugin provides is HTML-escaped. Nothing here imports Keras until a check runs.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ def _table(rows: list[Mapping[str, Any]], columns: tuple[str, ...], row_class: s
 
 def _failure_block(row: Mapping[str, Any]) -> widgets.HTML:
     hook = row.get("hook") or "import"
+    what = "check failed in" if row.get("kind") == "model" else "failed in"
     where = f"{_text(row.get('distribution'))} {_text(row.get('version'))}"
     trace = row.get("traceback") or ""
     details = (
@@ -70,7 +73,7 @@ def _failure_block(row: Mapping[str, Any]) -> widgets.HTML:
     block = widgets.HTML(
         f"<div style='color: {FAILED_COLOR}; background: {FAILED_BACKGROUND}; "
         f"border-left: 4px solid {FAILED_COLOR}; padding: 0.3em 0.6em; margin: 0.2em 0'>"
-        f"<b>{_text(row.get('name'))}</b> <span>({where})</span> failed in "
+        f"<b>{_text(row.get('name'))}</b> <span>({where})</span> {what} "
         f"<code>{html.escape(str(hook))}</code>: "
         f"<span class='gw-plugin-error'>{_text(row.get('error'))}</span>"
         f"{details}</div>"
@@ -105,6 +108,36 @@ class PluginBrowser(widgets.VBox):
         super().__init__(**kwargs)
         self.add_class("gw-plugin-browser")
         self._registry = registry
+        self.check_button = widgets.Button(
+            description="Check models", icon="stethoscope",
+            tooltip="Build each model on tiny data and train one step (seconds a model)")
+        self.check_button.add_class("gw-plugin-check")
+        self.check_button.on_click(lambda _: self.check())
+        self.check_status = widgets.HTML()
+        self.check_status.add_class("gw-plugin-check-status")
+        self.refresh()
+
+    def check(self, names=None) -> None:
+        """Check the models (what the button does) and show the results."""
+        self.check_button.disabled = True
+        self.check_button.description = "Checking..."
+
+        def progress(result):
+            self.check_status.value = f"checked {html.escape(result.model)}..."
+
+        try:
+            results = self.registry.check(names, progress=progress)
+            failed = [r for r in results if not r.ok]
+            self.check_status.value = (
+                f"{len(results)} model{'s' if len(results) != 1 else ''} checked"
+                + (f", <b style='color: {FAILED_COLOR}'>{len(failed)} failed</b>"
+                   if failed else ", all built and trained a step"))
+        except Exception as exc:  # the check itself could not run: say why, do not raise
+            self.check_status.value = (f"<span style='color: {FAILED_COLOR}'>the check could "
+                                       f"not run: {html.escape(repr(exc))}</span>")
+        finally:
+            self.check_button.disabled = False
+            self.check_button.description = "Check models"
         self.refresh()
 
     @property
@@ -117,6 +150,7 @@ class PluginBrowser(widgets.VBox):
         models = [r for r in rows if r["kind"] == "model"]
         datasets = [r for r in rows if r["kind"] == "dataset"]
         failed = [r for r in rows if r["status"] == "failed" and r["kind"] == "plugin"]
+        failed_checks = [r for r in models if r["status"] == "failed"]
         blocked = [r for r in rows if r["status"] == "blocked"]
 
         summary = widgets.HTML(
@@ -127,10 +161,13 @@ class PluginBrowser(widgets.VBox):
                 if failed
                 else ""
             )
+            + (f", <b style='color: {FAILED_COLOR}'>{len(failed_checks)} failed check"
+               f"{'s' if len(failed_checks) != 1 else ''}</b>" if failed_checks else "")
             + (f", {len(blocked)} blocked" if blocked else "")
         )
         summary.add_class("gw-plugin-summary")
-        children: list[widgets.Widget] = [summary, _heading("Models")]
+        children: list[widgets.Widget] = [
+            summary, _heading("Models"), widgets.HBox([self.check_button, self.check_status])]
         children.append(
             _table(models, MODEL_COLUMNS, "gw-plugin-row")
             if models
@@ -140,9 +177,14 @@ class PluginBrowser(widgets.VBox):
         if failed:
             children.append(_heading("Failed plugins"))
             children += [_failure_block(r) for r in failed]
-        if blocked:
-            names = ", ".join(_text(r["name"]) for r in blocked)
-            children.append(
-                widgets.HTML(f"<i>Blocked by GENWIDGETS_DISABLE_PLUGINS: {names}</i>")
-            )
+        if failed_checks:
+            children.append(_heading("Failed checks"))
+            children += [_failure_block(r) for r in failed_checks]
+        for reason, label in (("GENWIDGETS_DISABLE_PLUGINS", "Blocked by "
+                               "GENWIDGETS_DISABLE_PLUGINS"),
+                              ("not in GENWIDGETS_ALLOW_PLUGINS",
+                               "Not in GENWIDGETS_ALLOW_PLUGINS, so not loaded")):
+            names = ", ".join(_text(r["name"]) for r in blocked if r.get("error") == reason)
+            if names:
+                children.append(widgets.HTML(f"<i>{label}: {names}</i>"))
         self.children = children
