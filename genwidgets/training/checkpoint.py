@@ -228,9 +228,14 @@ def find_checkpoint(run, out) -> Checkpoint | None:
     return checkpoint
 
 
-def initial_seed(seed: int | None, checkpoint: Checkpoint | None) -> int:
+def initial_seed(seed: int | None, checkpoint: Checkpoint | None,
+                 process_count: int = 1) -> int:
+    """The seed of the batch order: the checkpoint's, the one given, or a random one (0
+    across several hosts, which must all feed the same global batches)."""
     if checkpoint is not None:
         return int(checkpoint.state["seed"])
+    if seed is None and process_count > 1:
+        return 0
     if seed is None:
         import secrets
 

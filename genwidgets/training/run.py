@@ -92,7 +92,7 @@ class Run:
         from genwidgets.training.checkpoint import find_checkpoint, initial_seed
 
         checkpoint = find_checkpoint(self, out) if resume and out is not None else None
-        self.seed = initial_seed(seed, checkpoint)
+        self.seed = initial_seed(seed, checkpoint, self.placement.process_count)
         with self.placement.scope():  # thread-local: entered again on the worker to fit
             if checkpoint is not None:
                 self.model = checkpoint.model
