@@ -20,6 +20,28 @@ from genwidgets.training import Run
 X = np.random.default_rng(0).random((64, 8, 8, 1)).astype("float32")
 WORDS = ["hello there friend"] * 20
 reg = get_registry
+_SOURCES: list = []
+
+
+def ae_source():
+    """A LatentSource over an untrained AE with 2 latent dimensions (built once)."""
+    if not _SOURCES:
+        from genwidgets.latent import LatentSource
+
+        _SOURCES.append(LatentSource.from_run(Run("ae", "digits", {"latent_dim": 2})))
+    return _SOURCES[0]
+
+
+def endpoint(z):
+    from genwidgets.widgets.interpolation_strip import check_endpoint
+
+    return check_endpoint("a", z, 2)
+
+
+def path(kind, a, b, n):
+    from genwidgets.latent import interpolate
+
+    return getattr(interpolate, kind)(a, b, n)
 
 
 def nan_images():
@@ -117,6 +139,25 @@ CASES = [
      ConfigError, r"learning_rate must be a number"),
     ("zero steps", lambda t: Run("ae", "digits").step(0), ValueError,
      r"Expected n >= 1 steps\. Received: n=0"),
+    ("a latent vector of the wrong length", lambda t: ae_source().decode(np.zeros((1, 3))),
+     ValueError, r"Expected latent vectors of shape \(N, 2\)\. Received: z\.shape=\(1, 3\)"),
+    ("a latent vector holding NaN", lambda t: ae_source().decode([np.nan, 0.0]), ValueError,
+     r"Expected finite latent vectors\. Received: NaN or inf values"),
+    ("a path end of the wrong length", lambda t: endpoint(np.zeros(3)), ValueError,
+     r"Expected a to be a finite latent vector of shape \(2,\)\. Received: a of shape "
+     r"\(3,\)"),
+    ("path steps below the slider's minimum", lambda t: path("lerp", [0, 0], [1, 1], 1),
+     ValueError, r"Expected n >= 2 steps \(the path includes both ends\)"),
+    ("path ends of two lengths", lambda t: path("slerp", [0, 0], [1, 1, 1], 5), ValueError,
+     r"Expected two latent vectors of the same length"),
+    ("zero samples", lambda t: ae_source().sample(0), ValueError,
+     r"Expected n >= 1 samples\. Received: n=0"),
+    ("a map of zero items", lambda t: ae_source().subset(0), ValueError,
+     r"Expected max_items to be a positive integer\. Received: max_items=0"),
+    ("resuming a folder that is not a run", lambda t: Run.from_folder(t), FileNotFoundError,
+     r"Expected a run folder with a readable config\.json\. Received: .*FileNotFoundError"),
+    ("a seed that is not a whole number", lambda t: Run("ae", "digits", seed=1.5), ValueError,
+     r"Expected seed to be an integer >= 0\. Received: seed=1\.5"),
 ]
 
 

@@ -227,3 +227,17 @@ def _status(pid: int) -> str:
             return f.read().lower()
     except OSError:
         return "zombie"
+
+
+def test_resuming_with_another_model_or_batch_size_says_what_differs(tmp_path):
+    run = Run("ae", digits(64), {"latent_dim": 2}, epochs=1, batch_size=16, out=tmp_path / "r")
+    run.start()
+    assert run.wait(60) and run.state == "finished"
+    with pytest.raises(ValueError, match=r"step-000000004 is of model 'ae'\. Received: model "
+                                         r"'vae'\. Resume with the same model\."):
+        Run("vae", digits(64), out=tmp_path / "r", batch_size=16, resume=True)
+    with pytest.raises(ValueError, match=r"trained with batch_size=16 and 4 steps an epoch\. "
+                                         r"Received: batch_size=8, 8 steps an epoch"):
+        Run("ae", digits(64), {"latent_dim": 2}, out=tmp_path / "r", batch_size=8,
+            resume=True)
+    assert checkpoint_dirs(tmp_path / "r")  # a refused resume leaves the folder as it was
