@@ -186,6 +186,12 @@ def build_parser() -> argparse.ArgumentParser:
                    "GPUs and TPUs, not on CPUs)")
     p.set_defaults(func=cmd_train)
 
+    p = sub.add_parser("studio", help="serve the Studio as a Voila app on 127.0.0.1")
+    from genwidgets.app import launcher as studio_app  # light: Voila is imported on serve
+
+    studio_app.add_arguments(p)
+    p.set_defaults(func=studio_app.main)
+
     p = sub.add_parser("doctor", help="versions and known-bad combinations")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_doctor)
@@ -199,7 +205,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         return args.func(args)
-    except (ConfigError, UnknownNameError, PluginError, ValueError, OSError) as exc:
+    except (ConfigError, UnknownNameError, PluginError, ValueError, OSError,
+            ModuleNotFoundError) as exc:
         print(f"genwidgets {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -59,7 +59,7 @@ def test_lockdown_options_reach_voila(tmp_path):
 
     kernels = AsyncMappingKernelManager(config=app.config)  # Voila's kernel manager class
     assert (kernels.cull_idle_timeout, kernels.cull_interval, kernels.cull_connected) == (
-        300, 60, False)
+        300, 30, False)
     with pytest.raises(ValueError, match="Expected a port between 1 and 65535"):
         AppSettings(port=0)
 
@@ -123,3 +123,34 @@ def test_saved_runs_are_listed_and_opened_by_name_only(tmp_path):
     kinds = [type(w).__name__ for w in studio.explore_box.children]
     assert kinds == ["LatentMap", "InterpolationStrip", "SampleGrid"]
     assert studio.explore_box.children[0].source.spec.name == "vae"
+
+
+def test_the_loss_plot_keeps_the_state_a_late_viewer_builds_from_current():
+    from genwidgets.widgets.loss_plot import LossPlot
+
+    plot = LossPlot()
+    sent = []
+    plot.figure.observe(sent.append, names=["_widget_data", "_widget_layout"])
+    rows = [{"step": i + 1, "epoch": 0, "t": 0.0, "loss": 1 / (i + 1), "kl": 0.1}
+            for i in range(50)]
+    plot.add_rows(rows, [{"step": 50, "epoch": 1, "val_loss": 0.3}])
+    state = plot.figure.get_state()  # what a page that connects now is sent
+    assert [(t["name"], len(t["x"])) for t in state["_widget_data"]] == [
+        ("loss", 50), ("kl", 50), ("val_loss", 1)]
+    assert len(state["_widget_layout"]["shapes"]) == 1  # the epoch line
+    plot.log_scale.value = True
+    assert plot.figure.get_state()["_widget_layout"]["yaxis"]["type"] == "log"
+    assert sent == []  # connected views follow the deltas: nothing extra is sent
+
+
+def test_a_missing_voila_says_how_to_install_it(monkeypatch, capsys):
+    import importlib.util
+
+    from genwidgets.cli import main
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "voila" else real(name, *a))
+    assert main(["studio", "--no-browser", "--port", "8871"]) == 2
+    err = capsys.readouterr().err
+    assert "needs voila" in err and "pip install 'genwidgets[app]'" in err

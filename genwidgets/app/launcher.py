@@ -64,8 +64,20 @@ def check_port(port: int) -> None:
                           f"{port + 1}.") from None
 
 
+def require_voila() -> None:
+    """Voila and nbformat come with the ``app`` extra; say how to get them if missing."""
+    import importlib.util
+
+    missing = [m for m in ("voila", "nbformat", "ipykernel") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise ModuleNotFoundError(
+            f"genwidgets studio needs {', '.join(missing)}, which are not installed. "
+            "Install them with: pip install 'genwidgets[app]'")
+
+
 def serve(settings: AppSettings) -> int:
     """Serve the Studio until interrupted. Returns the exit status."""
+    require_voila()
     import nbformat
 
     check_port(settings.port)

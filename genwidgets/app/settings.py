@@ -5,8 +5,13 @@
   so code runs only through the widgets' callbacks (training starts from buttons).
 - Voila serves the app notebook and no other file (its root is a private folder holding
   only that notebook; no static files are allowed).
-- A closed tab shuts its kernel down (Voila's page does so on ``beforeunload``); kernels
-  whose page went away without saying so are culled once idle for ``cull_idle_s``.
+- A closed tab shuts its kernel down: Voila's page posts a shutdown as it unloads. That
+  post carries no XSRF token (Voila 0.5 never sets the ``_xsrf`` cookie; voila#1458), so
+  the XSRF check is off. What it guarded stays guarded: requests need the token's login
+  cookie, set ``SameSite=Strict`` so no browser sends it with another site's POST, the
+  server answers only local Host names, and the only POST is this shutdown of a kernel
+  named by its random id. Kernels whose page went away without saying so are culled once
+  idle, unconnected, for ``cull_idle_s``.
 - No free-form paths: the Studio lists saved runs from the ``--runs`` folder by name
   (:func:`saved_runs`), resolves a name only to a folder directly inside it
   (:func:`saved_run_path`), and loads models with ``safe_mode=True``.
@@ -32,8 +37,8 @@ class AppSettings:
     runs: Path = Path("runs")
     port: int = DEFAULT_PORT
     open_browser: bool = True
-    cull_idle_s: int = 600  # a kernel nobody is connected to, idle this long, is shut down
-    cull_interval_s: int = 60
+    cull_idle_s: int = 300  # a kernel nobody is connected to, idle this long, is shut down
+    cull_interval_s: int = 30
     pool_size: int = 1  # kernels kept ready with the Studio shown (0: run it on request)
 
     def __post_init__(self):
@@ -58,6 +63,8 @@ class AppSettings:
             "--VoilaConfiguration.preheat_kernel=True",
             f"--VoilaConfiguration.default_pool_size={int(self.pool_size)}",
             "--VoilaConfiguration.file_allowlist=^$",  # no file but the notebook
+            "--Voila.tornado_settings={'disable_check_xsrf': True}",  # see above
+            "--IdentityProvider.cookie_options={'samesite': 'Strict'}",
             f"--MappingKernelManager.cull_idle_timeout={int(self.cull_idle_s)}",
             f"--MappingKernelManager.cull_interval={int(self.cull_interval_s)}",
             "--MappingKernelManager.cull_connected=False",

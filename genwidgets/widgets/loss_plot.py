@@ -4,10 +4,16 @@ It keeps a decimated copy (at most ``max_points`` per trace: when full, every ot
 is dropped and the stride doubles) while the run keeps the full history on disk. An EMA
 slider smooths, a toggle switches to a log scale, dotted lines mark epoch boundaries (at most 40) and
 validation losses (``val_*`` in epoch rows) show as markers.
+
+A page that connects later (a reload, a second tab) builds a FigureWidget from its
+creation state, which Plotly never updates: after each redraw the plot makes that state
+the current one without sending it (:func:`keep_late_viewers_current`), so a late viewer
+sees every point drawn so far and live viewers get no extra traffic.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 
 import ipywidgets as W
@@ -15,6 +21,16 @@ import plotly.graph_objects as go
 
 SKIP = ("step", "epoch", "t")
 MAX_EPOCH_LINES = 40  # beyond this, every k-th epoch gets its line
+
+
+def keep_late_viewers_current(figure: go.FigureWidget) -> None:
+    """Make the state a newly connecting view builds from (``_widget_data``,
+    ``_widget_layout``) the figure's current one, without a message to connected views:
+    they already follow the deltas. The values are stored under the traits without
+    notifying, so ipywidgets sends them only when a page asks for every widget's state."""
+    values = figure._trait_values
+    values["_widget_data"] = copy.deepcopy(figure._data)
+    values["_widget_layout"] = copy.deepcopy(figure._layout_obj._props)
 
 
 class _Series:
@@ -98,6 +114,7 @@ class LossPlot(W.VBox):
 
     def _on_log(self, change) -> None:
         self.figure.layout.yaxis.type = "log" if change["new"] else "linear"
+        keep_late_viewers_current(self.figure)
 
     def _redraw(self) -> None:
         fig = self.figure
@@ -116,3 +133,4 @@ class LossPlot(W.VBox):
                      line=dict(color="#bbb", width=1, dash="dot"))
                 for s in self.epoch_steps[::max(1, -(-len(self.epoch_steps) // MAX_EPOCH_LINES))]
             ]
+        keep_late_viewers_current(fig)

@@ -1,0 +1,159 @@
+"""The app as a user meets it: `genwidgets studio` (Voila) in headless Chromium.
+
+The real command serves the Studio (its runs folder does not exist yet); the page shows
+the four tabs with the VAE on the digits ready to train; Train trains (the loss trace
+grows), Stop stops; on the Explore tab a click on the map decodes the point. Closing the
+tab shuts its kernel down. A reload mid-run is checked in JupyterLab, where the kernel
+outlives the page (in the app a reload is a new kernel and a new Studio, by design): the
+loss plot must show the points drawn before the reload, not its empty creation state.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+
+from .conftest import FAILED
+from .harness import open_notebook, run_all_cells, wait_for
+from .voila import StudioServer
+
+pytestmark = pytest.mark.browser
+
+READY = """() => {
+  const train = document.querySelector('.gw-studio .gw-train-panel button.gw-train');
+  const plot = document.querySelector('.gw-studio .gw-loss-plot .js-plotly-plot');
+  return !!train && !train.disabled && !!plot && !!plot.data;
+}"""
+# The "loss" trace as the browser holds it, and the status line's state and step.
+LOSS = """() => {
+  const graph = document.querySelector('.gw-loss-plot .js-plotly-plot');
+  const trace = graph && graph.data && graph.data.find((t) => t.name === 'loss');
+  const el = document.querySelector('.gw-train-status');
+  if (!el) return null;
+  const x = trace && trace.x ? Array.from(trace.x) : [];
+  return { n: x.length, last: x.length ? x[x.length - 1] : 0,
+           stride: x.length > 1 ? x[1] - x[0] : 1,
+           state: el.dataset.state, step: Number(el.dataset.step) };
+}"""
+MAP_POINTS = """() => {
+  const graph = document.querySelector('.gw-studio .gw-latent-map .js-plotly-plot');
+  if (!graph) return false;
+  const n = graph.querySelectorAll('.scatterlayer .trace path.point').length;
+  return n > 1000 ? n : false;
+}"""
+DECODED = """() => {
+  const d = document.querySelector('.gw-studio .gw-map-details [data-kind="clicked"]');
+  const img = document.querySelector('.gw-studio img.gw-map-decoded');
+  return d && img && img.naturalWidth > 1 ? d.dataset.index : false;
+}"""
+
+
+def when(page, body: str, arg=None, timeout: float = 60.0):
+    """Wait until ``body`` (JS over ``t``, the loss state, and ``arg``) holds; return ``t``."""
+    return wait_for(page, f"(arg) => {{ const t = ({LOSS})(); return t && ({body}) && t; }}",
+                    arg=arg, timeout=timeout)
+
+
+def click(page, name: str) -> None:
+    page.wait_for_selector(f".gw-train-panel button.gw-{name}:not([disabled])")
+    page.click(f".gw-train-panel button.gw-{name}")
+
+
+@pytest.fixture(scope="module")
+def studio_app(chromium, tmp_path_factory):
+    base = tmp_path_factory.mktemp("studio-app")
+    server = StudioServer(base, runs=base / "runs-not-made-yet").start()
+    try:
+        server.wait_quiet()  # the pre-heated kernel shows the Studio
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def app_page(studio_app, browser_context, request):
+    page = browser_context.new_page()
+    console: list[str] = []
+    page.on("console", lambda msg: console.append(f"{msg.type}: {msg.text}"))
+    yield page
+    if request.node.stash.get(FAILED, False):
+        print(studio_app.log_tail(), "\n--- console ---\n", "\n".join(console[-40:]))
+    page.close()
+
+
+def screenshot(page, artifacts, name: str) -> None:
+    page.screenshot(path=artifacts / name)
+
+
+def test_the_app_trains_stops_and_decodes_a_click(studio_app, app_page, artifacts):
+    page = app_page
+    page.goto(studio_app.url)
+    wait_for(page, READY, timeout=60)
+    tabs = page.locator(".gw-studio .lm-TabBar-tab").all_inner_texts()
+    assert [t.strip() for t in tabs] == ["Data & Model", "Train", "Explore", "Plugins"]
+    assert "vae on digits" in page.inner_text(".gw-train-devices")
+    assert studio_app.runs.is_dir()  # the command made the runs folder
+
+    click(page, "train")
+    when(page, "t.state === 'running' && t.n >= 20", timeout=90)  # the loss trace grows
+    click(page, "stop")
+    stopped = when(page, "t.state === 'stopped' && t.last > t.step - t.stride")
+    assert 20 <= stopped["step"] < 560 and stopped["n"] >= 20
+    page.wait_for_timeout(1500)
+    assert when(page, "true")["step"] == stopped["step"]  # Stop stopped
+    screenshot(page, artifacts, "voila-studio-train.png")
+
+    page.click(".gw-studio .lm-TabBar-tab:has-text('Explore')")
+    assert wait_for(page, MAP_POINTS, timeout=90) == 1797
+    point = page.locator(".gw-studio .gw-latent-map .scatterlayer .trace path.point").nth(100)
+    box = point.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    assert re.fullmatch(r"\d+", wait_for(page, DECODED, timeout=30))
+    page.wait_for_timeout(300)
+    screenshot(page, artifacts, "voila-studio-explore.png")
+    if shutil.os.environ.get("GENWIDGETS_DOC_IMAGES"):  # refresh the README's pictures
+        for name in ("voila-studio-train.png", "voila-studio-explore.png"):
+            shutil.copy(artifacts / name, shutil.os.environ["GENWIDGETS_DOC_IMAGES"])
+
+
+def test_closing_the_tab_shuts_its_kernel_down(studio_app, browser_context):
+    page = browser_context.new_page()
+    kernel_ids: list[str] = []
+    page.on("websocket", lambda ws: kernel_ids.extend(
+        re.findall(r"/api/kernels/([0-9a-f-]+)/channels", ws.url)))
+    page.goto(studio_app.url)
+    wait_for(page, READY, timeout=60)
+    kernel = studio_app.kernel(kernel_ids[0])
+    assert kernel is not None and kernel.is_running()
+    page.close(run_before_unload=True)
+    kernel.wait(timeout=30)  # raises if the kernel outlives its page
+
+
+LAB_CELLS = ["import genwidgets\n"
+             "from genwidgets.training import Run\n"
+             "from genwidgets.widgets import TrainPanel\n"
+             'run = Run("ae", "digits", {"latent_dim": 2}, epochs=1_000, batch_size=32)\n'
+             "TrainPanel(run)"]
+
+
+def test_a_reload_mid_run_shows_the_points_drawn_so_far(lab, lab_page):
+    page = lab_page
+    lab.write_notebook("reload.ipynb", LAB_CELLS)
+    open_notebook(page, lab, "reload.ipynb")
+    run_all_cells(page, timeout=120)
+    click(page, "train")
+    when(page, "t.state === 'running' && t.n >= 30", timeout=90)
+    click(page, "pause")  # the plot catches up and stays: no redraw can hide a stale view
+    before = when(page, "t.state === 'paused' && t.last > t.step - t.stride")
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    wait_for(page, "() => !window.jupyterapp.shell.currentWidget.context.model.dirty")
+    open_notebook(page, lab, "reload.ipynb")  # a fresh page on the same kernel
+    after = when(page, "t.state === 'paused' && t.n > 0", timeout=60)
+    assert (after["n"], after["last"], after["step"]) == (
+        before["n"], before["last"], before["step"])
+    click(page, "resume")  # and it is live again
+    when(page, "t.state === 'running' && t.n > arg", arg=before["n"], timeout=60)
+    click(page, "stop")
+    when(page, "t.state === 'stopped'")
