@@ -230,16 +230,17 @@ def find_checkpoint(run, out) -> Checkpoint | None:
 
 def initial_seed(seed: int | None, checkpoint: Checkpoint | None,
                  process_count: int = 1) -> int:
-    """The seed of the batch order: the checkpoint's, the one given, or a random one (0
-    across several hosts, which must all feed the same global batches)."""
+    """The seed of the batch order: the checkpoint's, the one given, or one drawn from
+    NumPy's global generator (so ``keras.utils.set_random_seed`` fixes it, as it fixes
+    Keras' own shuffling); 0 across several hosts, which must feed the same batches."""
     if checkpoint is not None:
         return int(checkpoint.state["seed"])
     if seed is None and process_count > 1:
         return 0
     if seed is None:
-        import secrets
+        import numpy as np
 
-        return secrets.randbelow(2**31)
+        return int(np.random.randint(2**31))
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"Expected seed to be an integer >= 0. Received: seed={seed!r}")
     return seed
