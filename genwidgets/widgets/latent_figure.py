@@ -1,5 +1,5 @@
-"""The Plotly figure of a :class:`LatentMap`, re-sending a figure's full state, and what
-lies beside the figure: the health line and the timeline slider.
+"""The parts of a :class:`LatentMap`: its Plotly figure, re-sending a figure's full
+state, and what lies beside the figure: the item panel, the health line and the timeline.
 
 Traces, in order: ``space`` (a transparent heatmap under everything: it receives clicks
 on empty space, at the resolution of its grid), one scatter per label (or one ``data``
@@ -16,6 +16,9 @@ import ipywidgets as W
 import numpy as np
 import plotly.colors
 import plotly.graph_objects as go
+
+from genwidgets.widgets.render import BLANK_PNG, image_grid_png
+from genwidgets.widgets.samples import pixel_scale
 
 GRID = 80  # cells a side of the click-catching grid: the resolution of a click on space
 PAD = 0.08  # the grid reaches this share of the data's span beyond the outermost points
@@ -161,3 +164,48 @@ class Timeline(W.HBox):
         if not self._busy:
             k = change["new"]
             self.on_pick(self.epochs[k] if k < len(self.epochs) else None)
+
+
+class ItemPanel(W.VBox):
+    """Beside the map: the data item under the pointer (or clicked) and what a click decoded."""
+
+    def __init__(self, is_text: bool):
+        self.is_text = is_text
+        view = (lambda: W.HTML(layout=W.Layout(width="260px"))) if is_text else (
+            lambda: W.Image(value=BLANK_PNG, format="png", layout=W.Layout(width="120px")))
+        self.item_view, self.decoded_view, self.details = view(), view(), W.HTML()
+        for widget, name in [(self.item_view, "item"), (self.decoded_view, "decoded"),
+                             (self.details, "details")]:
+            widget.add_class(f"gw-map-{name}")
+        self.details.value = "<i>hover a point to see it; click anywhere to decode</i>"
+        super().__init__([self.details, W.HTML("<b>data item</b>"), self.item_view,
+                          W.HTML("<b>decoded</b>"), self.decoded_view],
+                         layout=W.Layout(width="270px"))
+
+    def _put(self, view, items) -> None:
+        if self.is_text:
+            view.value = f"<code>{html.escape(items[0])}</code>"
+        else:
+            items = np.asarray(items)
+            view.value = image_grid_png(items, scale=pixel_scale(items, 112))
+
+    def show_decoded(self, decoded) -> None:
+        """One decoded item: an image (1, H, W, C) or a list of one sentence."""
+        self._put(self.decoded_view, decoded)
+
+    def show_item(self, item, index: int, how: str, label: str | None) -> None:
+        """Data item ``index`` (how: "hover" or "clicked"), with its label if any."""
+        label = "" if label is None else f" · label {html.escape(label)}"
+        self.details.value = (f'<span data-kind="{how}" data-index="{index}">{how}: item '
+                              f"#{index}{label}</span>")
+        self._put(self.item_view, item)
+        self.item_view.layout.display = None
+
+    def show_space(self, xy) -> None:
+        """A click on empty space: no data item there."""
+        if self.is_text:
+            self.item_view.value = "<i>no item here</i>"
+        else:
+            self.item_view.layout.display = "none"  # no empty (broken) picture
+        self.details.value = (f'<span data-kind="space">clicked empty space at '
+                              f"({xy[0]:.2f}, {xy[1]:.2f})</span>")

@@ -27,6 +27,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from genwidgets.widgets.latent_figure import (
+    ItemPanel,
     Timeline,
     extent,
     health_html,
@@ -35,8 +36,7 @@ from genwidgets.widgets.latent_figure import (
     map_traces,
     resync,
 )
-from genwidgets.widgets.render import BLANK_PNG, image_grid_png
-from genwidgets.widgets.samples import RunFollower, as_source, guarded, pixel_scale
+from genwidgets.widgets.samples import RunFollower, as_source, guarded
 
 
 @dataclasses.dataclass
@@ -95,32 +95,25 @@ class LatentMap(W.VBox):
         self.refresh_button = W.Button(description="Refresh", icon="refresh",
                                        tooltip="encode again with the model as it is now",
                                        layout=W.Layout(width="auto"))
-        view = (lambda: W.HTML(layout=W.Layout(width="260px"))) if self.is_text else (
-            lambda: W.Image(value=BLANK_PNG, format="png", layout=W.Layout(width="120px")))
-        self.item_view, self.decoded_view = view(), view()
-        self.details, self.info, self.error = W.HTML(), W.HTML(), W.HTML()
+        self.panel = ItemPanel(self.is_text)
+        self.item_view, self.decoded_view = self.panel.item_view, self.panel.decoded_view
+        self.details, self.info, self.error = self.panel.details, W.HTML(), W.HTML()
         self.health = W.HTML()
         self.timeline = Timeline(lambda epoch: self._guard(self.show_epoch, epoch))
         for widget, name in [(self.click_mode, "mode"), (self.use_a, "use-a"),
                              (self.use_b, "use-b"), (self.refresh_button, "refresh"),
-                             (self.health, "health"),
-                             (self.item_view, "item"), (self.decoded_view, "decoded"),
-                             (self.details, "details"), (self.info, "info"),
+                             (self.health, "health"), (self.info, "info"),
                              (self.error, "error")]:
             widget.add_class(f"gw-map-{name}")
         self.use_a.on_click(lambda _: self._guard(self.set_a))
         self.use_b.on_click(lambda _: self._guard(self.set_b))
         self.refresh_button.on_click(lambda _: self._guard(self.refresh))
         self._update_timeline()
-        self.details.value = "<i>hover a point to see it; click anywhere to decode</i>"
         self._show_info()
         self._show_health()
-        side = W.VBox([self.details, W.HTML("<b>data item</b>"), self.item_view,
-                       W.HTML("<b>decoded</b>"), self.decoded_view],
-                      layout=W.Layout(width="270px"))
         super().__init__([
             W.HBox([self.click_mode, self.use_a, self.use_b, self.refresh_button]),
-            W.HBox([self.figure, side], layout=W.Layout(align_items="flex-start")),
+            W.HBox([self.figure, self.panel], layout=W.Layout(align_items="flex-start")),
             self.timeline, self.health, self.info, self.error])
         self.add_class("gw-latent-map")
         self.follower = None  # a live run: new snapshots join the timeline as they come
@@ -358,12 +351,7 @@ class LatentMap(W.VBox):
         return pick
 
     def _show_pick(self, pick: Pick) -> None:
-        decoded = self.source.decode(pick.z[None])
-        if self.is_text:
-            self.decoded_view.value = f"<code>{html.escape(decoded[0])}</code>"
-        else:
-            decoded = np.asarray(decoded)
-            self.decoded_view.value = image_grid_png(decoded, scale=pixel_scale(decoded, 112))
+        self.panel.show_decoded(self.source.decode(pick.z[None]))
         with self.figure.batch_update():
             self.figure.data[self._selected_trace].x = [pick.xy[0]]
             self.figure.data[self._selected_trace].y = [pick.xy[1]]
@@ -371,25 +359,11 @@ class LatentMap(W.VBox):
         if pick.index is not None:
             self._show_item(pick.index, "clicked")
         else:
-            if self.is_text:
-                self.item_view.value = "<i>no item here</i>"
-            else:
-                self.item_view.layout.display = "none"  # no empty (broken) picture
-            self.details.value = (f'<span data-kind="space">clicked empty space at '
-                                  f"({pick.xy[0]:.2f}, {pick.xy[1]:.2f})</span>")
+            self.panel.show_space(pick.xy)
 
     def _show_item(self, index: int, how: str) -> None:
-        item = self.source.items(np.array([index]))
-        label = "" if self.labels is None else (
-            f" · label {html.escape(str(self.labels[self.rows[index]]))}")
-        self.details.value = (f'<span data-kind="{how}" data-index="{index}">{how}: item '
-                              f"#{index}{label}</span>")
-        if self.is_text:
-            self.item_view.value = f"<code>{html.escape(item[0])}</code>"
-        else:
-            item = np.asarray(item)
-            self.item_view.value = image_grid_png(item, scale=pixel_scale(item, 112))
-            self.item_view.layout.display = None
+        label = None if self.labels is None else str(self.labels[self.rows[index]])
+        self.panel.show_item(self.source.items(np.array([index])), index, how, label)
 
     def _path_changed(self) -> None:
         ends = [p for p in (self.a, self.b) if p is not None]

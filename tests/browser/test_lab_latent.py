@@ -181,14 +181,15 @@ def test_click_two_points_and_walk_between_them_in_lab(lab, lab_page, artifacts)
     assert now["health"].startswith("health: active units") and now["active"] in ("1", "2")
     page.focus(".gw-map-timeline .noUi-handle")
     page.keyboard.press("Home")
-    start = wait_for(page, f"() => {{ const t = ({TIMELINE})(); return t && t.epoch === '0' "
-                     "&& t.undrawn === 0 && t; }", timeout=60)
-    assert start["xs"] != now["xs"]  # every point moved to where epoch 0 had it ...
-    assert start["drawn"] == now["drawn"]  # ... and none is lost
+    # the label and the figure are separate widgets: wait until the points have moved too
+    moved_to = (f"([epoch, xs]) => {{ const t = ({TIMELINE})(); return t && t.epoch === epoch "
+                "&& t.undrawn === 0 && t.xs.some((x, i) => x !== xs[i]) && t; }")
+    start = wait_for(page, moved_to, arg=["0", now["xs"]], timeout=60)
+    assert start["drawn"] == now["drawn"]  # every point moved to epoch 0's place, none lost
     for _ in range(5):
         page.keyboard.press("ArrowRight")
-    wait_for(page, f"() => {{ const t = ({TIMELINE})(); return t && t.epoch === '5' "
-             "&& t.undrawn === 0 && t; }", timeout=60)
+    later = wait_for(page, moved_to, arg=["5", start["xs"]], timeout=60)
+    assert later["drawn"] == now["drawn"]
     page.mouse.move(5, 5)
     page.wait_for_timeout(400)
     page.locator(".gw-latent-demo").screenshot(path=artifacts / "lab-latent-timeline.png")
