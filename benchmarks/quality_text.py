@@ -107,12 +107,24 @@ def path_between(model, tokenizer, a: str, b: str, seq_len: int) -> list[str]:
     return tokenizer.decode(model.decode((1 - alphas) * z[0] + alphas * z[1]))
 
 
-def pick_lines(val_text: str) -> tuple[str, str]:
+def pick_pairs(val_text: str) -> list[tuple[str, str]]:
+    """Two pairs of validation lines (30 to 60 characters) to walk between."""
     lines = [ln for ln in val_text.split("\n")[1:] if 30 <= len(ln) <= 60 and ln[0].isupper()]
-    return lines[0], lines[len(lines) // 2]
+    n = len(lines)
+    return [(lines[0], lines[n // 2]), (lines[n // 4], lines[3 * n // 4])]
 
 
-def run_transformer(args, x_train, x_val, info, tokenizer, ends) -> dict:
+def paths(model_name: str, model, tokenizer, pairs, seq_len: int) -> list[list[str]]:
+    out = []
+    for k, (a, b) in enumerate(pairs):
+        path = path_between(model, tokenizer, a, b, seq_len)
+        for i, line in enumerate(path):
+            emit(event="path", model=model_name, path=k, step=i, text=line)
+        out.append(path)
+    return out
+
+
+def run_transformer(args, x_train, x_val, info, tokenizer, pairs) -> dict:
     from genwidgets.plugins import get_registry
 
     spec = get_registry().model("transformer")
@@ -132,16 +144,13 @@ def run_transformer(args, x_train, x_val, info, tokenizer, ends) -> dict:
         "transformer_steps_per_s": stats["steps_per_s"],
         "transformer_params": int(model.count_params()),
     }
-    path = path_between(model, tokenizer, *ends, info.seq_len)
-    for i, line in enumerate(path):
-        emit(event="path", model="transformer", step=i, text=line)
-    result["transformer_path"] = path
+    result["transformer_paths"] = paths("transformer", model, tokenizer, pairs, info.seq_len)
     samples = tokenizer.decode(model.sample(3, seed=0, temperature=0.8))
     emit(event="samples", model="transformer", temperature=0.8, texts=samples)
     return result
 
 
-def run_vae(args, x_train, x_val, info, tokenizer, ends) -> dict:
+def run_vae(args, x_train, x_val, info, tokenizer, pairs) -> dict:
     from genwidgets.plugins import get_registry
 
     try:
@@ -150,10 +159,11 @@ def run_vae(args, x_train, x_val, info, tokenizer, ends) -> dict:
         model = spec.build(config, info)
     except Exception as exc:  # the plugin is missing or cannot build text models
         return {"vae_kl_nats": None, "vae_status": f"missing: {type(exc).__name__}: {exc}"}
-    stats = train(model, x_train, args.batch_size, args.vae_seconds, config.learning_rate, 1)
+    batch = args.vae_batch_size
+    stats = train(model, x_train, batch, args.vae_seconds, config.learning_rate, 1)
     emit(event="vae_trained", **stats)
-    n = len(x_val) - len(x_val) % args.batch_size
-    logs = model.evaluate(x_val[:n], batch_size=args.batch_size, verbose=0, return_dict=True)
+    n = len(x_val) - len(x_val) % batch
+    logs = model.evaluate(x_val[:n], batch_size=batch, verbose=0, return_dict=True)
     chars = float((x_val[:n] != 0).sum())
     result = {
         "vae_kl_nats": float(logs["kl"]),
@@ -162,10 +172,7 @@ def run_vae(args, x_train, x_val, info, tokenizer, ends) -> dict:
         "vae_steps": stats["steps"],
         "vae_status": "ok",
     }
-    path = path_between(model, tokenizer, *ends, info.seq_len)
-    for i, line in enumerate(path):
-        emit(event="path", model="vae", step=i, text=line)
-    result["vae_path"] = path
+    result["vae_paths"] = paths("vae", model, tokenizer, pairs, info.seq_len)
     return result
 
 
@@ -175,8 +182,10 @@ def main(argv=None) -> int:
     parser.add_argument("--seconds", type=float, default=600, help="Transformer training time")
     parser.add_argument("--vae-seconds", type=float, default=300, help="text VAE training time")
     parser.add_argument("--seq-len", type=int, default=128)
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--batch-size", type=int, default=16, help="Transformer batch")
+    parser.add_argument("--vae-batch-size", type=int, default=32, help="text VAE batch")
     parser.add_argument("--skip-vae", action="store_true")
+    parser.add_argument("--skip-transformer", action="store_true")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a Transformer setting, e.g. --set decoder_layers=3")
     parser.add_argument("--vae-set", action="append", default=[], metavar="KEY=VALUE",
@@ -189,8 +198,8 @@ def main(argv=None) -> int:
               file=sys.stderr)
         return 2
     args.transformer = dict(d_model=128, num_heads=4, encoder_layers=1, decoder_layers=4,
-                            latent_dim=16, free_bits=0.1, kl_warmup_steps=300,
-                            learning_rate=2e-3)
+                            latent_dim=16, local_mix=3, free_bits=0.1, kl_warmup_steps=300,
+                            learning_rate=4e-3)
     args.vae = {}
     from genwidgets.config import parse_assignments
 
@@ -200,7 +209,7 @@ def main(argv=None) -> int:
     if args.quick:
         train_text, val_text = train_text[:30_000], val_text[:4_000]
         args.seconds = args.vae_seconds = 8
-        args.seq_len, args.batch_size = 64, 16
+        args.seq_len, args.batch_size, args.vae_batch_size = 64, 16, 16
         args.transformer.update(d_model=32, decoder_layers=1, latent_dim=4)
         args.vae = {"rnn_units": 32, "embed_dim": 16, "latent_dim": 4}
     from genwidgets.data.text import CharTokenizer
@@ -220,17 +229,22 @@ def main(argv=None) -> int:
          val_items=len(x_val), val_chars=len(val_text), val_counted=counted,
          items=f"whole lines packed into <= {args.seq_len - 1} chars; the item's final "
                f"newline is its EOS; nats over all chars incl. EOS, PAD excluded")
-    ends = pick_lines(val_text)
+    pairs = pick_pairs(val_text)
     load_start = os.getloadavg()
     headline = {"quick": args.quick}
-    headline.update(run_transformer(args, x_train, x_val, info, tokenizer, ends))
+    if args.skip_transformer:
+        headline.update(val_nats_per_char=None, transformer_status="skipped")
+    else:
+        headline.update(run_transformer(args, x_train, x_val, info, tokenizer, pairs))
     if args.skip_vae:
         headline.update(vae_kl_nats=None, vae_status="skipped (--skip-vae)")
     else:
-        headline.update(run_vae(args, x_train, x_val, info, tokenizer, ends))
-    headline.update(path_ends=list(ends), load_avg=[round(v, 2) for v in load_start],
+        headline.update(run_vae(args, x_train, x_val, info, tokenizer, pairs))
+    headline.update(path_ends=[list(pair) for pair in pairs],
+                    load_avg=[round(v, 2) for v in load_start],
                     load_avg_end=[round(v, 2) for v in os.getloadavg()],
-                    seq_len=args.seq_len, batch_size=args.batch_size)
+                    cpu_s=round(time.process_time(), 1), seq_len=args.seq_len,
+                    batch_size=args.batch_size, vae_batch_size=args.vae_batch_size)
     emit(**headline)
     return 0
 

@@ -74,7 +74,7 @@ def test_temperature_reaches_the_compiled_loop_without_retracing(text_model, mon
     original = TextSampler.call
     monkeypatch.setattr(TextSampler, "call",
                         lambda self, inputs: traces.append(1) or original(self, inputs))
-    near_greedy = text_model.sample(16, seed=5, temperature=1e-4)
+    near_greedy = text_model.sample(16, seed=5, temperature=1e-6)  # no near-ties flip
     hot = [text_model.sample(16, seed=s, temperature=2.0) for s in (5, 6)]
     again = text_model.sample(16, seed=5, temperature=2.0)
     z = np.random.default_rng(1).standard_normal((16, 4)).astype("float32")

@@ -14,10 +14,11 @@ from genwidgets_transformer.layers import (
 )
 
 
-def _blocks(config, count: int, causal: bool, prefix: str):
+def _blocks(config, count: int, causal: bool, prefix: str, local_mix: int = 0):
     return [
         TransformerBlock(config.d_model, config.num_heads, config.ff_mult * config.d_model,
-                         config.dropout, causal=causal, name=f"{prefix}_block_{i}")
+                         config.dropout, causal=causal, local_mix=local_mix,
+                         name=f"{prefix}_block_{i}")
         for i in range(count)
     ]
 
@@ -49,7 +50,7 @@ def text_nets(config, info: DataInfo):
     h = layers.Embedding(vocab, d, name="dec_embedding")(inputs)
     h = PositionEmbedding(seq_len, d, name="dec_positions")(h)
     h = h + ops.expand_dims(layers.Dense(d, name="z_projection")(z), 1)
-    for block in _blocks(config, config.decoder_layers, True, "dec"):
+    for block in _blocks(config, config.decoder_layers, True, "dec", config.local_mix):
         h = block(h)
     h = layers.LayerNormalization(epsilon=1e-5, name="dec_norm")(h)
     logits = layers.Dense(vocab, name="logits")(h)

@@ -28,6 +28,9 @@ class TransformerSpec(ModelSpec):
         encoder_layers: int = 2
         decoder_layers: int = 3
         dropout: float = 0.0
+        # text: each decoder block mixes a position with this many previous ones before
+        # attention (a causal depthwise convolution; 0 = off)
+        local_mix: int = 0
         patch_size: int = 4  # images: square patches; 4 fits 8x8 digits and 28x28 MNIST
         beta: float = 1.0  # weight of the KL term (1.0 = the ELBO)
         kl_warmup_steps: int = 0  # KL weight ramps from 0 to beta over this many steps
@@ -44,11 +47,11 @@ class TransformerSpec(ModelSpec):
                 if value < 1:
                     raise ValueError(
                         f"transformer: {name} must be >= 1. Received: {name}={value}")
-            if self.encoder_layers < 0 or self.kl_warmup_steps < 0:
-                raise ValueError(
-                    "transformer: encoder_layers and kl_warmup_steps must be >= 0. Received: "
-                    f"encoder_layers={self.encoder_layers}, "
-                    f"kl_warmup_steps={self.kl_warmup_steps}")
+            for name in ("encoder_layers", "kl_warmup_steps", "local_mix"):
+                value = getattr(self, name)
+                if value < 0:
+                    raise ValueError(
+                        f"transformer: {name} must be >= 0. Received: {name}={value}")
             if self.d_model % self.num_heads:
                 raise ValueError(
                     f"transformer: d_model must be divisible by num_heads. Received: "
@@ -79,6 +82,7 @@ class TransformerSpec(ModelSpec):
             "TransformerVAE": model.TransformerVAE,
             "TextSampler": model.TextSampler,
             "TransformerBlock": layers.TransformerBlock,
+            "CausalLocalMix": layers.CausalLocalMix,
             "PositionEmbedding": layers.PositionEmbedding,
             "Patchify": layers.Patchify,
             "Unpatchify": layers.Unpatchify,
