@@ -51,12 +51,14 @@ A `Run` holds the model, its data and a worker thread. The `TrainPanel` shows it
 buttons (Train, Pause, Resume, Stop, Step), the live loss curves, samples and the
 settings that may change while training."""),
     ("code", """\
+from genwidgets.latent import LatentSnapshots
 from genwidgets.training import Run
 from genwidgets.widgets import TrainPanel
 
 config = {"latent_dim": 2, "hidden": 64 if SMALL else 256, "depth": 2, "dropout": 0.0}
 run = Run("vae", "digits", config, epochs=3 if SMALL else 30, batch_size=32,
           out="runs/quickstart-vae")
+LatentSnapshots.attach(run)  # keeps the map of every epoch for the map's timeline
 panel = TrainPanel(run)
 panel"""),
     ("md", """\
@@ -71,8 +73,9 @@ print(f"loss per image: {first:.1f} after the first epoch, {last:.1f} after the 
     ("md", """\
 ## The latent map
 
-Every digit encoded, one point each, coloured by its label. Click a point to decode
-it; click empty space to decode that spot. Pick **A** and **B** to walk between them:
+Every digit encoded, one point each, coloured by its label. The timeline under it
+replays the map at each epoch; the health line says how many latent units are in use.
+Click a point to decode it; click empty space to decode that spot. Pick **A** and **B** to walk between them:
 the strip below decodes the path in one batched call."""),
     ("code", """\
 import ipywidgets as W
@@ -108,15 +111,15 @@ TEXT = [
     ("md", """\
 # Text: a sentence VAE and a Transformer, and the sentences between two others
 
-Both models read characters. The data are sentences from Python's own help pages
+Both models read characters. The data are lines from Python's own help pages
 (offline); `Run("vae", "text", data_options={"path": "my.txt"})` takes your own file."""),
     ("code", SETUP),
     ("code", """\
 from genwidgets.plugins import get_registry
 
-data_options = {"seq_len": 40, "limit": 400 if SMALL else None}
+data_options = {"mode": "line", "seq_len": 40 if SMALL else 64, "limit": 200 if SMALL else None}
 corpus = get_registry().dataset("python_docs").load(**data_options)
-print(f"{len(corpus)} sentences, {corpus.info.vocab_size} symbols; the first three:")
+print(f"{len(corpus)} lines, {corpus.info.vocab_size} symbols; the first three:")
 for line in corpus.tokenizer.decode(corpus.x[:3]):
     print("  ", line)"""),
     ("md", """\

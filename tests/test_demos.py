@@ -24,7 +24,8 @@ import json
 print(json.dumps({"state": run.state, "epochs": len(run.epoch_history),
                   "first": run.epoch_history[0]["loss"], "last": run.epoch_history[-1]["loss"],
                   "path": len(strip.images), "a": latent_map.a.index, "b": latent_map.b.index,
-                  "map_points": len(latent_map.z), "samples": len(run.preview(4))}))""",
+                  "map_points": len(latent_map.z), "samples": len(run.preview(4)),
+                  "epochs_saved": latent_map.epochs}))""",
     "02_text.ipynb": """\
 import json
 print(json.dumps({"vae": vae.state, "transformer": transformer.state,
@@ -104,6 +105,7 @@ def test_quickstart_trains_and_walks_a_path(tmp_path, monkeypatch):
     assert got["last"] < got["first"], got
     assert got["path"] == 8 and got["a"] != got["b"]
     assert got["map_points"] == 1797 and got["samples"] == 4
+    assert got["epochs_saved"] == [0, 1, 2, 3]  # the timeline: before training, each epoch
     assert (tmp_path / "runs" / "quickstart-vae" / "model.keras").is_file()
     assert _widget_views(notebook) == 3  # panel, map + strip, samples
 

@@ -205,3 +205,18 @@ def test_batch_rows_hold_each_batch_and_average_to_the_epoch(tmp_path):
             assert mean == pytest.approx(epoch_row[key], rel=1e-4)
     first = [row["loss"] for row in r.history if row["epoch"] == 1]
     assert first[-1] < first[0] - 1.0  # a batch value, not a running mean dragged by batch 1
+
+
+def test_a_finished_run_fits_the_prior_that_samples_are_drawn_from():
+    run = Run("ae", digits(256), {"latent_dim": 2}, epochs=2, batch_size=32)
+    model = run.model
+    assert np.allclose(np.asarray(model.prior_mean), 0.0)  # before: a standard normal
+    run.start()
+    run.wait(120)
+    assert run.state == "finished", run.error
+    z = model.encode(run.dataset.x)
+    assert np.allclose(np.asarray(model.prior_mean), z.mean(0), atol=1e-4)
+    scale = np.asarray(model.prior_scale)
+    assert np.allclose(scale @ scale.T, np.cov(z, rowvar=False) + 1e-4 * np.eye(2), atol=1e-3)
+    model.fit_prior(run.dataset.x[:64])  # a plugin may be asked again, on other data
+    assert np.allclose(np.asarray(model.prior_mean), z[:64].mean(0), atol=1e-4)
