@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: setup studio test test-fast browser bench clean
+.PHONY: setup studio train test test-fast browser bench clean
 
 setup: $(STAMP)
 
@@ -14,8 +14,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e ".[dev]"
 	touch $(STAMP)
 
-# The main job: train the default model on the default data and show what it wrote.
+# The main job: the Studio as an app in the browser (the VAE on the digits, ready to train).
+# Pass options with STUDIO_ARGS, e.g. make studio STUDIO_ARGS="--no-browser --port 8900".
+STUDIO_ARGS ?=
 studio: setup
+	$(BIN)/genwidgets studio $(STUDIO_ARGS)
+
+# The same training headless: the AE on the digits from the command line.
+train: setup
 	$(BIN)/genwidgets train --model ae --data digits --epochs 20 --out runs/quickstart
 	@echo "Run written to runs/quickstart (model.keras, config.json, history.jsonl)"
 
