@@ -62,6 +62,8 @@ def _failure_block(row: Mapping[str, Any]) -> widgets.HTML:
     hook = row.get("hook") or "import"
     what = "check failed in" if row.get("kind") == "model" else "failed in"
     where = f"{_text(row.get('distribution'))} {_text(row.get('version'))}"
+    if row.get("kind") == "model":  # a failed check: name the plugin, not only the model
+        where = f"plugin {_text(row.get('plugin'))}, {where}"
     trace = row.get("traceback") or ""
     details = (
         f"<details><summary>Traceback</summary>"
