@@ -197,11 +197,7 @@ class _PartsSpec(ModelSpec):
 @pytest.mark.parametrize("parts, bad", [
     pytest.param(("reconstruction", "kl"), "kl", id="vae-kl"),
     pytest.param(("d_loss", "g_loss"), "d_loss", id="gan-d_loss"),
-    pytest.param(("reconstruction", "kl"), "reconstruction", id="vae-reconstruction",
-                 marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-                     "known bug: Controller.drain names the first non-finite log key in "
-                     "sorted order, and 'loss' sorts before 'reconstruction', so the run "
-                     "says 'nan in loss'"))),
+    pytest.param(("reconstruction", "kl"), "reconstruction", id="vae-reconstruction"),
 ])
 def test_a_nan_in_one_part_is_named_by_that_part(parts, bad, tmp_path):
     from genwidgets.training import Run

@@ -241,3 +241,15 @@ def test_resuming_with_another_model_or_batch_size_says_what_differs(tmp_path):
         Run("ae", digits(64), {"latent_dim": 2}, out=tmp_path / "r", batch_size=8,
             resume=True)
     assert checkpoint_dirs(tmp_path / "r")  # a refused resume leaves the folder as it was
+
+
+def test_a_checkpoint_records_the_plugin_and_its_version(tmp_path):
+    from importlib.metadata import version
+
+    run = Run("ae", digits(32), {"latent_dim": 2}, epochs=1, batch_size=16,
+              out=tmp_path / "r")
+    run.start()
+    assert run.wait(60) and run.state == "finished", run.error
+    state = load_latest(tmp_path / "r", run.spec, load=False).state
+    assert (state["model"], state["plugin"], state["distribution"]) == ("ae", "ae", "genwidgets")
+    assert state["version"] == version("genwidgets") and state["epoch"] == 1

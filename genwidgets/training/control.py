@@ -126,8 +126,13 @@ class Controller(keras.callbacks.Callback):
                 value = mean if k == 1 else k * mean - (k - 1) * self._means.get(key, mean)
                 self._means[key] = mean
                 row[key] = value
-                if bad is None and not math.isfinite(value):
-                    bad = (key, value, step)
+            if bad is None:
+                # name the part that went bad: "loss" is the sum, so it goes bad with any
+                parts = [key for key in row if key not in ("step", "epoch", "t")
+                         and not math.isfinite(row[key])]
+                if parts:
+                    key = next((p for p in parts if p != "loss"), parts[0])
+                    bad = (key, row[key], step)
             rows.append(row)
         self.run._record_batches(rows)
         if bad is not None:
