@@ -9,7 +9,6 @@ page may open). Importing this package imports neither Voila, Keras nor JAX.
 from __future__ import annotations
 
 from genwidgets.app.launcher import app_notebook, serve, voila_argv
-from genwidgets.app.settings import AppSettings, saved_run_path, saved_runs
+from genwidgets.app.settings import AppSettings
 
-__all__ = ["AppSettings", "app_notebook", "saved_run_path", "saved_runs", "serve",
-           "voila_argv"]
+__all__ = ["AppSettings", "app_notebook", "serve", "voila_argv"]

@@ -6,28 +6,26 @@
 - Voila serves the app notebook and no other file (its root is a private folder holding
   only that notebook; no static files are allowed).
 - A closed tab shuts its kernel down: Voila's page posts a shutdown as it unloads. That
-  post carries no XSRF token (Voila 0.5 never sets the ``_xsrf`` cookie; voila#1458), so
+  post carries no XSRF token (Voila 0.5 never sets the ``_xsrf`` cookie), so
   the XSRF check is off. What it guarded stays guarded: requests need the token's login
   cookie, set ``SameSite=Strict`` so no browser sends it with another site's POST, the
   server answers only local Host names, and the only POST is this shutdown of a kernel
   named by its random id. Kernels whose page went away without saying so are culled once
   idle, unconnected, for ``cull_idle_s``.
 - No free-form paths: the Studio lists saved runs from the ``--runs`` folder by name
-  (:func:`saved_runs`), resolves a name only to a folder directly inside it
-  (:func:`saved_run_path`), and loads models with ``safe_mode=True``.
+  (:func:`genwidgets.widgets.studio.saved_runs`), resolves a name only to a folder directly
+  inside it (:func:`genwidgets.widgets.studio.saved_run_path`), and loads models with
+  ``safe_mode=True``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
-import re
 from pathlib import Path
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 8866
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -69,37 +67,3 @@ class AppSettings:
             f"--MappingKernelManager.cull_interval={int(self.cull_interval_s)}",
             "--MappingKernelManager.cull_connected=False",
         ]
-
-
-def saved_runs(runs: str | os.PathLike) -> list[str]:
-    """Names of the saved runs directly inside ``runs`` (a ``config.json`` and a
-    ``model.keras``, data from a built-in dataset), newest first."""
-    root = Path(runs)
-    if not root.is_dir():
-        return []
-    found = []
-    for folder in root.iterdir():
-        if folder.is_dir() and not folder.is_symlink() and _NAME.match(folder.name) \
-                and (folder / "model.keras").is_file() and _builtin_data(folder):
-            found.append(folder)
-    found.sort(key=lambda p: p.stat().st_mtime, reverse=True)
-    return [p.name for p in found]
-
-
-def saved_run_path(runs: str | os.PathLike, name: str) -> Path:
-    """The folder of the saved run ``name`` inside ``runs``; anything else is refused."""
-    listed = saved_runs(runs)
-    if name not in listed:
-        raise ValueError(
-            f"Expected the name of a saved run in {str(runs)!r}. Received: name={name!r}. "
-            f"Saved runs: {listed[:5] or 'none'}{' ...' if len(listed) > 5 else ''}")
-    return Path(runs) / name
-
-
-def _builtin_data(folder: Path) -> bool:
-    """True when the run trained on a dataset with no options (no file path to read)."""
-    try:
-        doc = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(doc, dict) and "model" in doc and not doc.get("data_options")
