@@ -195,12 +195,12 @@ run = Run("gan", "digits", config, epochs=3 if SMALL else 40, batch_size=32)
 panel = TrainPanel(run)
 panel"""),
     ("md", """\
-**Train**, then **Pause** after a few steps. The cells below do the same from code
-(each waits the way you would wait before your next click)."""),
+**Train**, then **Pause** after a few steps. The cells below do it from code (each
+waits the way you would wait before your next click); `run.step(10)` starts the run and
+pauses it after exactly ten batches, where a Pause pressed by hand lands wherever the
+run has got to (a small GAN trains hundreds of batches a second)."""),
     ("code", """\
-run.start()
-wait_until(lambda: run.steps >= 10)
-run.pause()
+run.step(10)
 wait_until(lambda: run.state == "paused")
 paused_at = run.steps
 print(run.message)"""),

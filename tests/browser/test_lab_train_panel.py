@@ -59,8 +59,10 @@ GROWS = _fn("return t && s && s.state === 'running' && t.n > arg;")
 IN_STATE = _fn("return s && s.state === arg;")
 # Paused: the plot has caught up with the status line (its last point is the status's
 # step, give or take the decimation stride).
-RESUMED = _fn("return t && s && s.state === 'running' && t.n > arg.n && s.step > arg.step;")
 SETTLED = _fn("return t && s && s.state === arg && t.last > s.step - t.stride;")
+# Resumed: the trace reaches past the paused step (its point count may drop when it
+# thins out at max_points, so the last step is compared, not the count).
+RESUMED = _fn("return t && s && s.state === 'running' && t.last > arg.last && s.step > arg.step;")
 
 
 def click(page, name: str) -> None:
@@ -90,7 +92,7 @@ def test_train_pause_resume_stop_in_lab(lab, lab_page, artifacts):
     assert still["status"]["step"] == paused["status"]["step"], (paused, still)
 
     click(lab_page, "resume")
-    resumed = wait_for(lab_page, RESUMED, arg={"n": paused["trace"]["n"],
+    resumed = wait_for(lab_page, RESUMED, arg={"last": paused["trace"]["last"],
                                                "step": paused["status"]["step"]})
 
     click(lab_page, "stop")
