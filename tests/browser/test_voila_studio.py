@@ -154,6 +154,6 @@ def test_a_reload_mid_run_shows_the_points_drawn_so_far(lab, lab_page):
     assert (after["n"], after["last"], after["step"]) == (
         before["n"], before["last"], before["step"])
     click(page, "resume")  # and it is live again
-    when(page, "t.state === 'running' && t.n > arg", arg=before["n"], timeout=60)
+    when(page, "t.state === 'running' && t.last > arg", arg=before["last"], timeout=60)
     click(page, "stop")
     when(page, "t.state === 'stopped'")
