@@ -8,7 +8,10 @@ Prints JSON lines; the last is the headline with keys decode_path_ms_p50 (a --st
 spherical path decoded through LatentSource's compiled call, median of --repeat),
 predict_ms_p50 (the same path through the decoder's model.predict, interleaved in the same
 run), encode_10k_s (LatentSource.encode of the 10,000 images, compiled already), and the
-load average.
+load average. floor_ms_p50 times the decoder's arithmetic alone (a jitted stateless_call
+with its weights and the path already on the device, nothing converted):
+floor_speedup_vs_predict = predict_ms_p50 / floor_ms_p50 bounds what any decode path
+could gain over predict on this machine.
 """
 
 from __future__ import annotations
@@ -82,14 +85,27 @@ def main() -> None:
     def plugin_decode():
         return model.decode(path(a, b, args.steps, mode="spherical"))
 
+    import jax
+
+    decoder = model.decoder
+    arithmetic = jax.jit(lambda tv, ntv, zs: decoder.stateless_call(tv, ntv, zs)[0])
+    on_device = jax.device_put(path(a, b, args.steps, mode="spherical").astype("float32"))
+
+    def floor():
+        weights = ([v.value for v in decoder.trainable_variables],  # as they are now
+                   [v.value for v in decoder.non_trainable_variables])
+        return arithmetic(*weights, on_device).block_until_ready()
+
+    floor()
     first = ours()  # compiles and checks the decoder once
     assert first.shape == (args.steps, 28, 28, 1), first.shape
     diff = float(abs(first - predict()).max())
     plugin_decode()
     traces = source._decoder.traces if source._decoder else None
-    times: dict[str, list[float]] = {"ours": [], "predict": [], "plugin": []}
+    times: dict[str, list[float]] = {"ours": [], "predict": [], "plugin": [], "floor": []}
     for i in range(args.repeat):  # interleaved: load hits each alike
-        for name, fn in (("ours", ours), ("predict", predict), ("plugin", plugin_decode)):
+        for name, fn in (("ours", ours), ("predict", predict), ("plugin", plugin_decode),
+                         ("floor", floor)):
             start = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - start)
@@ -103,6 +119,8 @@ def main() -> None:
         "predict_ms_p50": predict_ms,
         "speedup_vs_predict": round(predict_ms / ours_ms, 2),
         "model_decode_ms_p50": ms(times["plugin"]),
+        "floor_ms_p50": ms(times["floor"]),
+        "floor_speedup_vs_predict": round(predict_ms / ms(times["floor"]), 2),
         "decode_path_ms_p90": round(sorted(times["ours"])[int(0.9 * args.repeat)] * 1e3, 3),
         "encode_10k_s": round(encode_warm, 3),
         "encode_10k_cold_s": round(encode_cold, 3),
