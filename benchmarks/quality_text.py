@@ -199,7 +199,7 @@ def main(argv=None) -> int:
         return 2
     args.transformer = dict(d_model=128, num_heads=4, encoder_layers=1, decoder_layers=4,
                             latent_dim=16, local_mix=3, free_bits=0.1, kl_warmup_steps=300,
-                            learning_rate=4e-3)
+                            learning_rate=4e-3, dropout=0.1)
     args.vae = {}
     from genwidgets.config import parse_assignments
 
