@@ -94,8 +94,8 @@ def train(model, x, batch_size: int, seconds: float, peak_lr: float, seed: int) 
     x = x[rng.permutation(len(x))]
     x = x[: len(x) - len(x) % batch_size]
     budget = TimeBudget(seconds, peak_lr)
-    # ten steps between callbacks: the budget's checks then cost no step its overlap of
-    # Python and the device (about 9% more steps in the same time here)
+    # ten steps between callbacks: fewer round trips between Python and the device (5.2 to
+    # 5.7 steps a second at batch 16 in a 300-step timing here)
     model.steps_per_execution = STEPS_PER_EXECUTION
     start = time.monotonic()
     history = model.fit(x, batch_size=batch_size, epochs=10_000, verbose=0, shuffle=True,
