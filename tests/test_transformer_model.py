@@ -87,6 +87,54 @@ def test_temperature_reaches_the_compiled_loop_without_retracing(text_model, mon
     np.testing.assert_array_equal(text_model.decode(z), decoded)
 
 
+@pytest.mark.parametrize("causal", [False, True])
+def test_self_attention_matches_keras_multi_head_attention(causal):
+    import keras
+
+    from genwidgets_transformer.layers import SelfAttention
+
+    d, heads, length = 16, 4, 6
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3, length, d)).astype("float32")
+    key_mask = np.ones((3, length), dtype=bool)
+    key_mask[1, 4:] = key_mask[2, 2:] = False
+    ours = SelfAttention(d, heads, causal=causal)
+    ours.build(x.shape)
+    qkv_kernel, qkv_bias, out_kernel, out_bias = (w.numpy() for w in ours.weights)
+    theirs = keras.layers.MultiHeadAttention(heads, d // heads)
+    theirs.build(x.shape, x.shape)
+    kernels = qkv_kernel.reshape(d, 3, heads, d // heads)
+    biases = qkv_bias.reshape(3, heads, d // heads)
+    for i, dense in enumerate((theirs.query_dense, theirs.key_dense, theirs.value_dense)):
+        dense.set_weights([kernels[:, i], biases[i]])
+    theirs.output_dense.set_weights([out_kernel.reshape(heads, d // heads, d), out_bias])
+    mask = np.repeat(key_mask[:, None, :], length, axis=1)
+    expected = theirs(x, x, attention_mask=mask, use_causal_mask=causal)
+    np.testing.assert_allclose(ours(x, key_mask=key_mask), expected, atol=1e-5)
+    changed = x.copy()
+    changed[1, 4:] = 9.0  # masked keys and values: nothing attends to them
+    np.testing.assert_allclose(ours(changed, key_mask=key_mask)[1, :4],
+                               ours(x, key_mask=key_mask)[1, :4], atol=1e-5)
+
+
+def test_byte_dropout_drops_its_share_scales_the_rest_and_is_off_in_inference():
+    from genwidgets_transformer.layers import ByteDropout
+
+    x = np.ones((64, 1001), dtype="float32")  # not a multiple of four values
+    drop = ByteDropout(0.1, seed=3)
+    first, second = np.asarray(drop(x, training=True)), np.asarray(drop(x, training=True))
+    share = (first == 0).mean()
+    assert abs(share - 26 / 256) < 0.005, share
+    assert abs(first.mean() - 1.0) < 0.01
+    np.testing.assert_allclose(first[first > 0], 256 / 230, rtol=1e-6)
+    assert (first == 0).mean(axis=0).std() < 0.05  # no column always kept or dropped
+    assert not np.array_equal(first, second)
+    np.testing.assert_array_equal(drop(x, training=False), x)
+    np.testing.assert_array_equal(ByteDropout(0.0)(x, training=True), x)
+    with pytest.raises(ValueError, match="rate"):
+        ByteDropout(1.0)
+
+
 def test_elbo_terms_count_characters_and_eos(text_model):
     terms = text_model.elbo_terms(X[:5])
     np.testing.assert_array_equal(terms["count"], (X[:5] != PAD).sum(1))

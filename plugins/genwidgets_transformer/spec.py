@@ -82,6 +82,8 @@ class TransformerSpec(ModelSpec):
             "TransformerVAE": model.TransformerVAE,
             "TextSampler": model.TextSampler,
             "TransformerBlock": layers.TransformerBlock,
+            "SelfAttention": layers.SelfAttention,
+            "ByteDropout": layers.ByteDropout,
             "CausalLocalMix": layers.CausalLocalMix,
             "PositionEmbedding": layers.PositionEmbedding,
             "Patchify": layers.Patchify,
