@@ -206,7 +206,7 @@ def main(argv=None) -> int:
         return 2
     args.transformer = dict(d_model=128, num_heads=4, encoder_layers=1, decoder_layers=4,
                             latent_dim=16, local_mix=3, free_bits=0.1, kl_warmup_steps=300,
-                            learning_rate=3e-3, dropout=0.1)
+                            learning_rate=3e-3, dropout=0.15)
     args.vae = {}
     from genwidgets.config import parse_assignments
 
@@ -222,6 +222,7 @@ def main(argv=None) -> int:
     from genwidgets.data.text import CharTokenizer
     from genwidgets.spec import DataInfo
 
+    keras.utils.set_random_seed(0)  # weights and dropout draws repeat from run to run
     args.transformer.update(parse_assignments(args.set))
     args.vae.update(parse_assignments(args.vae_set))
     tokenizer = CharTokenizer.fit([train_text])
