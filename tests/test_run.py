@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import threading
 import time
 
 import numpy as np
@@ -220,3 +221,32 @@ def test_a_finished_run_fits_the_prior_that_samples_are_drawn_from():
     assert np.allclose(scale @ scale.T, np.cov(z, rowvar=False) + 1e-4 * np.eye(2), atol=1e-3)
     model.fit_prior(run.dataset.x[:64])  # a plugin may be asked again, on other data
     assert np.allclose(np.asarray(model.prior_mean), z[:64].mean(0), atol=1e-4)
+
+
+def test_a_request_made_as_the_run_ends_is_answered():
+    """A preview asked for just after the worker's last batch (the panel's pump does this
+    when Stop lands between two previews) is answered, not left to time out."""
+    run = Run("ae", digits(256), {"latent_dim": 2}, epochs=10_000, batch_size=32)
+    fit_prior, ending, go_on = run.model.fit_prior, threading.Event(), threading.Event()
+
+    def held_fit_prior(x):  # the worker's last work after its fit: hold it there
+        ending.set()
+        go_on.wait(30)
+        fit_prior(x)
+
+    run.model.fit_prior = held_fit_prior
+    run.start()
+    wait_for(lambda: run.steps >= 3, what="3 steps")
+    run.stop()
+    assert ending.wait(60)
+    answers: list = []
+    asker = threading.Thread(target=lambda: answers.append(
+        run.call(lambda model: model.latent_dim, timeout=10)))
+    asker.start()
+    time.sleep(0.3)  # the request waits while the worker finishes
+    go_on.set()
+    asker.join(15)
+    assert answers == [2]
+    assert run.wait(30) and run.state == "stopped"
+    run.set(learning_rate=1e-4)  # after the end: applied at once
+    assert float(run.model.optimizer.learning_rate) == pytest.approx(1e-4)

@@ -138,6 +138,7 @@ class Run:
         self._pause, self._stop = threading.Event(), threading.Event()
         self._wake = threading.Condition()
         self._requests: collections.deque = collections.deque()
+        self._serving = False  # the worker answers call()'s requests (under self._lock)
         self._changes: dict[str, Any] = {}
         self._pending: list[dict] = []
         self._last_flush = 0.0
@@ -200,6 +201,7 @@ class Run:
             self._resume_goal = None
             self._thread = threading.Thread(target=self._work, args=(self._goal_epochs,),
                                             name="genwidgets-run", daemon=True)
+            self._serving = True
             self._set_state("compiling", "compiling...")
             self._thread.start()
         return self
@@ -241,15 +243,22 @@ class Run:
             if isinstance(value, float) and not value >= 0:
                 raise ValueError(f"{self.spec.name}: {name} must be >= 0. Received: {value}")
             self._changes[name] = value
-        if not self.alive:
+        with self._lock:  # the worker applies them before its next batch, or at its end
+            queued = self._serving
+        if not queued:
             self._apply_changes(self.model)
 
     def call(self, fn: Callable[[Any], Any], timeout: float = 60.0) -> Any:
         """Run ``fn(model)`` on a synced model between two batches, and return its result."""
-        if not self.alive or threading.current_thread() is self._thread:
+        if threading.current_thread() is self._thread:
             return fn(self.model)
-        future: concurrent.futures.Future = concurrent.futures.Future()
-        self._requests.append((fn, future))
+        with self._lock:  # queued only while the worker will still answer it
+            queued = self._serving
+            if queued:
+                future: concurrent.futures.Future = concurrent.futures.Future()
+                self._requests.append((fn, future))
+        if not queued:
+            return fn(self.model)
         self._notify()
         return future.result(timeout)
 
@@ -356,6 +365,12 @@ class Run:
         else:
             msg = f"finished: {self._epochs_done} epochs, {self.steps} steps"
         self._pause.clear()
+        with self._lock:  # from here call() runs on the caller's thread; answer the rest
+            self._serving = False
+            try:
+                self._serve(self.model)
+            except BaseException as exc:  # a setting the model refuses: shown, not a hang
+                self.error, self.traceback = exc, traceback.format_exc()
         self._set_state(outcome, msg)
 
     def _fit(self, controller, goal: int) -> None:
