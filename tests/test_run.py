@@ -240,13 +240,17 @@ def test_a_request_made_as_the_run_ends_is_answered():
     run.stop()
     assert ending.wait(60)
     answers: list = []
-    asker = threading.Thread(target=lambda: answers.append(
-        run.call(lambda model: model.latent_dim, timeout=10)))
+    def request(model):  # answered by the worker at its end; it may change a setting too
+        run.set(learning_rate=2e-4)
+        return model.latent_dim
+
+    asker = threading.Thread(target=lambda: answers.append(run.call(request, timeout=10)))
     asker.start()
     time.sleep(0.3)  # the request waits while the worker finishes
     go_on.set()
     asker.join(15)
     assert answers == [2]
+    assert float(run.model.optimizer.learning_rate) == pytest.approx(2e-4)
     assert run.wait(30) and run.state == "stopped"
     run.set(learning_rate=1e-4)  # after the end: applied at once
     assert float(run.model.optimizer.learning_rate) == pytest.approx(1e-4)

@@ -145,7 +145,7 @@ class Run:
         self._nan: str | None = None
         self._thread: threading.Thread | None = None
         self._subscribers: list[queue.Queue] = []
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entered when a request made at the end calls set()
         self._flush_lock = threading.Lock()
 
     @classmethod
