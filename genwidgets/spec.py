@@ -85,7 +85,9 @@ class ModelSpec:
     Class attributes: ``name`` (unique, lowercase), ``family``, ``modalities``,
     ``capabilities`` (what the built model offers of encode/decode/sample), ``Config``
     (a frozen, keyword-only dataclass whose fields become the settings form) and
-    ``mutable`` (Config fields that may change while training).
+    ``mutable`` (Config fields that may change while training) and ``modality_defaults``
+    (per modality, the Config values that replace the class defaults for that kind of data,
+    e.g. a wider latent for text; what a user sets still wins).
     Import Keras inside :meth:`build`, never at module level.
     """
 
@@ -95,6 +97,7 @@ class ModelSpec:
     capabilities: ClassVar[frozenset[str]] = frozenset(CAPABILITIES)
     description: ClassVar[str] = ""
     mutable: ClassVar[tuple[str, ...]] = ("learning_rate",)
+    modality_defaults: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
 
     @dataclasses.dataclass(frozen=True, kw_only=True)
     class Config:
@@ -113,6 +116,16 @@ class ModelSpec:
         from genwidgets.config import make_config
 
         return make_config(self.Config, values, owner=self.name)
+
+    def defaults_for(self, modality: str) -> dict[str, Any]:
+        """The Config defaults for ``modality`` data: the class's, then ``modality_defaults``."""
+        base = {f.name: f.default for f in dataclasses.fields(self.Config)
+                if f.default is not dataclasses.MISSING}
+        return {**base, **dict(self.modality_defaults.get(modality, {}))}
+
+    def config_for(self, modality: str, **values: Any) -> Any:
+        """Like :meth:`config`, starting from the defaults for ``modality`` data."""
+        return self.config(**{**dict(self.modality_defaults.get(modality, {})), **values})
 
     def __repr__(self) -> str:
         return f"<ModelSpec {self.name!r} family={self.family!r} modalities={self.modalities}>"

@@ -102,7 +102,7 @@ def check_model(spec: ModelSpec, modality: str, *, config: Any = None, n: int = 
     assert modality in spec.modalities, (
         f"{spec.name} does not claim {modality!r}; it claims {spec.modalities}")
     dataset = tiny_dataset(modality, n)
-    model = spec.build(config if config is not None else spec.Config(), dataset.info)
+    model = spec.build(config if config is not None else spec.config_for(modality), dataset.info)
     assert getattr(model, "optimizer", None) is not None, "build() must return a compiled model"
     history = model.fit(dataset.x[:batch_size], batch_size=batch_size, epochs=1, verbose=0)
     logs = {k: float(v[-1]) for k, v in history.history.items()}

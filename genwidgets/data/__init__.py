@@ -1,4 +1,5 @@
-"""Datasets: built-in loaders, tokenizers and validation (NumPy, scikit-learn; no Keras).
+"""Datasets: built-in loaders, tokenizers and validation (NumPy, scikit-learn, tokenizers;
+no Keras).
 
 The loaders are imported when first used (``from genwidgets.data import from_arrays``),
 so listing plugins does not import NumPy.
@@ -21,6 +22,10 @@ _LAZY = {
     "load_mnist": "images",
     "read_idx": "images",
     "CharTokenizer": "text",
+    "SubwordTokenizer": "subword",
+    "tokenizer_from_dict": "tokens",
+    "load_sentences": "sentences",
+    "read_sentences": "sentences",
     "load_text": "text",
     "load_python_docs": "text",
     "read_text_file": "text",

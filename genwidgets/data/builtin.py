@@ -2,8 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from genwidgets.hookspecs import hookimpl
 from genwidgets.spec import Dataset, DatasetSpec
+
+DEFAULT_DATA = {"image": "digits", "text": "sentences"}
+
+
+def default_dataset(modalities: Sequence[str]) -> str:
+    """The dataset a model starts on when none is named: the built-in default of its
+    first modality (``"digits"`` for images, ``"sentences"`` for text)."""
+    for modality in modalities:
+        if modality in DEFAULT_DATA:
+            return DEFAULT_DATA[modality]
+    raise ValueError(f"Expected modalities among {tuple(DEFAULT_DATA)}. "
+                     f"Received: modalities={tuple(modalities)!r}")
 
 
 def _digits(**options) -> Dataset:
@@ -36,6 +50,16 @@ def _python_docs(**options) -> Dataset:
     return load_python_docs(**options)
 
 
+def _sentences(**options) -> Dataset:
+    from genwidgets.data.sentences import load_sentences
+
+    return load_sentences(**options)
+
+
+_TOKEN_OPTIONS = {"tokens": "char (the default) or subword (BPE pieces of this text)",
+                  "vocab_size": "at most this many tokens (subword default 2000)"}
+
+
 @hookimpl
 def register_datasets():
     return [
@@ -60,13 +84,24 @@ def register_datasets():
             "text", "text", _text,
             "your own text: a UTF-8 file or a list of strings, one item per line or sentence",
             {"path": "a UTF-8 text file", "texts": "a list of strings",
-             "mode": "line or sentence", "seq_len": "padded length in characters",
-             "limit": "use only the first N items"},
+             "mode": "line or sentence", "seq_len": "padded length in tokens",
+             "limit": "use only the first N items", **_TOKEN_OPTIONS},
         ),
         DatasetSpec(
             "python_docs", "text", _python_docs,
-            "sentences from Python's own help pages (offline text default)",
-            {"mode": "line or sentence", "seq_len": "padded length in characters",
-             "limit": "use only the first N items"},
+            "sentences from Python's own help pages (offline)",
+            {"mode": "line or sentence",
+             "seq_len": "padded length in tokens (char: also the longest item, 64)",
+             "limit": "use only the first N items", **_TOKEN_OPTIONS},
+        ),
+        DatasetSpec(
+            "sentences", "text", _sentences,
+            "40,720 short sentences of WordNet 3.0's usage examples (offline; the text "
+            "default; WordNet licence)",
+            {"tokens": "subword (BPE pieces, the default) or char",
+             "vocab_size": "subword pieces, the 4 special tokens included (default 2000)",
+             "seq_len": "padded length in tokens (default: 95th percentile + 1)",
+             "split": "all, train or heldout (line i is held out when i % 10 == 9)",
+             "limit": "use only the first N sentences"},
         ),
     ]

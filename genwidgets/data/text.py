@@ -1,7 +1,8 @@
 """Text data: a character tokenizer, text files and lists of strings, and Python's own docs.
 
-Every text dataset holds int32 token ids of one fixed length (``seq_len``): the
-characters, then ``EOS``, then ``PAD`` (a fixed shape keeps the compiled step fixed).
+Every text dataset holds int32 token ids of one fixed length (``seq_len``): the tokens
+(characters, or subword pieces with ``tokens="subword"``), then ``EOS``, then ``PAD`` (a
+fixed shape keeps the compiled step fixed).
 """
 
 from __future__ import annotations
@@ -15,12 +16,19 @@ from typing import Any
 
 import numpy as np
 
-from genwidgets.data.validate import DataError, as_array, check_texts
+from genwidgets.data.tokens import (
+    UNKNOWN_CHAR,
+    check_encode_texts,
+    check_ids,
+    check_seq_len,
+    check_token_options,
+    fit_tokenizer,
+    pad_ids,
+)
+from genwidgets.data.validate import DataError, check_texts
 from genwidgets.spec import BOS, EOS, PAD, SPECIAL_TOKENS, UNK, DataInfo, Dataset
 
 MODES = ("line", "sentence")
-UNKNOWN_CHAR = "\ufffd"  # how decode() shows UNK
-_MIN_SEQ_LEN = 2
 
 
 class CharTokenizer:
@@ -79,45 +87,23 @@ class CharTokenizer:
     def __repr__(self) -> str:
         return f"CharTokenizer(vocab_size={len(self.vocab)})"
 
+    def token_ids(self, texts: str | Sequence[str]) -> list[list[int]]:
+        """Each text's character ids, whole (no EOS, no cut)."""
+        get = self._ids.get
+        return [[get(c, UNK) for c in text] for text in check_encode_texts(texts)]
+
     def encode(self, texts: str | Sequence[str], seq_len: int) -> np.ndarray:
         """Token ids, int32 of shape (N, seq_len): chars (at most seq_len - 1), EOS, PAD..."""
         seq_len = check_seq_len(seq_len)
-        if isinstance(texts, str):
-            texts = [texts]
-        if not isinstance(texts, (list, tuple)):
-            raise DataError(
-                f"Expected a str or a list of str to encode. Received: {type(texts).__name__}")
-        for i, t in enumerate(texts):
-            if not isinstance(t, str):
-                raise DataError(f"Expected a str or a list of str to encode. Received: "
-                                f"texts[{i}] of type {type(t).__name__}")
-        out = np.full((len(texts), seq_len), PAD, dtype=np.int32)
-        get = self._ids.get
-        for row, text in enumerate(texts):
-            ids = [get(c, UNK) for c in text[:seq_len - 1]]
-            ids.append(EOS)
-            out[row, :len(ids)] = ids
-        return out
+        return pad_ids(self.token_ids([t[:seq_len - 1] for t in check_encode_texts(texts)]),
+                       seq_len)
 
     def decode(self, ids: Any) -> list[str]:
         """Strings from token ids of shape (seq_len,) or (N, seq_len): stops at EOS,
         skips PAD and BOS, shows UNK as U+FFFD."""
-        form = "Expected integer token ids of shape (seq_len,) or (N, seq_len)"
-        arr = as_array(ids, "ids", form)
-        if arr.dtype.kind not in "biuf" or arr.ndim not in (1, 2):
-            raise DataError(f"{form}. Received: array of shape {arr.shape}, dtype {arr.dtype}")
-        if arr.dtype.kind == "f" and not np.all(np.isfinite(arr) & (arr == np.round(arr))):
-            raise DataError(f"{form}. Received: {arr.dtype} values that are not whole numbers")
-        lo, hi = (arr.min().item(), arr.max().item()) if arr.size else (0, 0)
-        if lo < 0 or hi >= len(self.vocab):
-            raise DataError(
-                f"Expected token ids in [0, {len(self.vocab)}) for this vocab. Received: ids "
-                f"in [{lo:g}, {hi:g}]. Was the model built for another dataset?")
-        arr = arr.astype(np.int64)
-        rows = arr[None] if arr.ndim == 1 else arr
         vocab = self.vocab
         out = []
-        for row in rows.tolist():
+        for row in check_ids(ids, len(vocab)):
             chars = []
             for i in row:
                 if i == EOS:
@@ -127,6 +113,14 @@ class CharTokenizer:
                 chars.append(UNKNOWN_CHAR if i == UNK else vocab[i])
             out.append("".join(chars))
         return out
+
+    def unknown(self, text: str, seq_len: int | None = None) -> list[str]:
+        """The characters of ``text`` (of its first ``seq_len - 1``) that are not in the
+        vocab (they encode as UNK), sorted, each once."""
+        (text,) = check_encode_texts([text])
+        if seq_len is not None:
+            text = text[:check_seq_len(seq_len) - 1]
+        return sorted({c for c in text if c not in self._ids})
 
     def to_dict(self) -> dict[str, Any]:
         return {"type": "char", "vocab": list(self.vocab)}
@@ -141,16 +135,7 @@ class CharTokenizer:
         return cls(d["vocab"])
 
 
-def check_seq_len(seq_len: Any) -> int:
-    if isinstance(seq_len, bool) or not isinstance(seq_len, (int, np.integer)) or (
-            seq_len < _MIN_SEQ_LEN):
-        raise DataError(
-            f"Expected seq_len to be an integer >= {_MIN_SEQ_LEN} (characters plus the end "
-            f"token). Received: seq_len={seq_len!r}")
-    return int(seq_len)
-
-
-def _check_limit(limit: Any) -> int | None:
+def check_limit(limit: Any) -> int | None:
     if limit is not None and (isinstance(limit, bool) or not isinstance(
             limit, (int, np.integer)) or limit < 1):
         raise DataError(f"Expected limit to be a positive integer or None. Received: {limit!r}")
@@ -200,23 +185,32 @@ def read_text_file(path: str | Path) -> str:
             f"iconv -f latin1 -t utf-8 in.txt > out.txt).") from None
 
 
-def default_seq_len(texts: Sequence[str]) -> int:
-    """The 95th percentile of lengths plus the end token, between 8 and 128."""
-    p95 = float(np.percentile([len(t) for t in texts], 95))
+def default_seq_len(lengths: Sequence[int]) -> int:
+    """The 95th percentile of token ``lengths`` plus the end token, between 8 and 128."""
+    p95 = float(np.percentile(np.asarray(lengths), 95))
     return max(8, min(128, math.ceil(p95) + 1))
 
 
-def text_dataset(items: Sequence[str], seq_len: int, name: str) -> Dataset:
-    """Fit a tokenizer on ``items`` (cut to seq_len - 1 chars) and encode them."""
-    items = [t[:seq_len - 1] for t in items]
-    tokenizer = CharTokenizer.fit(items)
-    x = tokenizer.encode(items, seq_len)
+def text_dataset(items: Sequence[str], seq_len: int | None, name: str, tokens: str = "char",
+                 vocab_size: int | None = None) -> Dataset:
+    """Fit a tokenizer of kind ``tokens`` on ``items`` and encode them to ``seq_len`` ids
+    each (None: :func:`default_seq_len` of their token lengths). Characters are fitted
+    on the items cut to seq_len - 1, so the vocab holds only characters the data show;
+    subword pieces on the whole items."""
+    tokens, vocab_size = check_token_options(tokens, vocab_size)
+    if tokens == "char":
+        seq_len = seq_len or default_seq_len([len(t) for t in items])
+        items = [t[:seq_len - 1] for t in items]
+    tokenizer = fit_tokenizer(items, tokens, vocab_size)
+    rows = tokenizer.token_ids(list(items))
+    seq_len = seq_len or default_seq_len([len(r) for r in rows])
+    x = pad_ids(rows, seq_len)
     info = DataInfo(name=name, modality="text", shape=(seq_len,), n_items=len(items),
                     vocab=tokenizer.vocab)
     return Dataset(x=x, info=info, y=None, tokenizer=tokenizer)
 
 
-def _too_short(items: list[str], mode: str, where: str, fix: str) -> None:
+def too_short(items: list[str], mode: str, where: str, fix: str) -> None:
     if len(items) < 2:
         unit = "lines" if mode == "line" else "sentences"
         raise DataError(
@@ -225,10 +219,13 @@ def _too_short(items: list[str], mode: str, where: str, fix: str) -> None:
 
 
 def load_text(path: str | Path | None = None, texts: Sequence[str] | None = None,
-              mode: str = "line", seq_len: int | None = None,
-              limit: int | None = None) -> Dataset:
+              mode: str = "line", seq_len: int | None = None, limit: int | None = None,
+              tokens: str = "char", vocab_size: int | None = None) -> Dataset:
     """Text from a UTF-8 file (``path``) or a list of strings (``texts``), one item per
-    line or sentence, blank items dropped, encoded to ``seq_len`` token ids each."""
+    line or sentence, blank items dropped, encoded to ``seq_len`` token ids each.
+
+    ``tokens``: ``"char"`` or ``"subword"`` (BPE pieces learnt from this text, at most
+    ``vocab_size`` of them, 2000 by default); ``vocab_size`` caps a char vocab too."""
     if (path is None) == (texts is None):
         raise DataError(
             "Expected exactly one of path= (a UTF-8 text file) or texts= (a list of strings). "
@@ -236,7 +233,8 @@ def load_text(path: str | Path | None = None, texts: Sequence[str] | None = None
             "Example: load_text(path='poems.txt') or load_text(texts=['a cat', 'a dog'])")
     if mode not in MODES:
         raise DataError(f"Expected mode to be one of {MODES}. Received: mode={mode!r}")
-    limit = _check_limit(limit)
+    limit = check_limit(limit)
+    tokens, vocab_size = check_token_options(tokens, vocab_size)
     if seq_len is not None:
         seq_len = check_seq_len(seq_len)
     if path is not None:
@@ -253,40 +251,49 @@ def load_text(path: str | Path | None = None, texts: Sequence[str] | None = None
     else:
         other = "'sentence' to split long lines" if mode == "line" else "'line'"
         fix = f"add more text, or use mode={other}"
-    _too_short(items, mode, where, fix)
-    return text_dataset(items, seq_len or default_seq_len(items), "text")
+    too_short(items, mode, where, fix)
+    return text_dataset(items, seq_len, "text", tokens, vocab_size)
 
 
-def load_python_docs(mode: str = "sentence", seq_len: int = 64,
-                     limit: int | None = None) -> Dataset:
+def load_python_docs(mode: str = "sentence", seq_len: int | None = None,
+                     limit: int | None = None, tokens: str = "char",
+                     vocab_size: int | None = None) -> Dataset:
     """Sentences (or lines) from Python's own help pages (``pydoc_data.topics``): offline.
 
     Headings and code are dropped; whitespace is collapsed; a sentence must read like
     prose (a capital first, a full stop last). Keeps printable ASCII items of 20 to
-    seq_len - 1 characters, each once, in the order of the sorted topic names.
+    seq_len - 1 characters (seq_len 64 by default), each once, in the order of the sorted
+    topic names. With ``tokens="subword"`` the items are those of 20 to 63 characters and
+    ``seq_len`` counts pieces (default: the 95th percentile of their lengths, plus one).
     """
     from pydoc_data.topics import topics
 
     if mode not in MODES:
         raise DataError(f"Expected mode to be one of {MODES}. Received: mode={mode!r}")
-    seq_len = check_seq_len(seq_len)
-    limit = _check_limit(limit)
+    tokens, vocab_size = check_token_options(tokens, vocab_size)
+    if seq_len is not None:
+        seq_len = check_seq_len(seq_len)
+    elif tokens == "char":
+        seq_len = _DOC_CHARS
+    max_chars = seq_len if tokens == "char" else _DOC_CHARS
+    limit = check_limit(limit)
     seen: dict[str, None] = {}
     for key in sorted(topics):
         for item in split_text(_drop_headings(topics[key]), mode):
             item = " ".join(item.split())
-            if (_MIN_DOC_CHARS <= len(item) < seq_len and _PRINTABLE.fullmatch(item)
+            if (_MIN_DOC_CHARS <= len(item) < max_chars and _PRINTABLE.fullmatch(item)
                     and not _CODE.search(item)
                     and (mode == "line" or _PROSE.fullmatch(item))):
                 seen.setdefault(item)
     items = list(seen)[:limit]
     fix = (f"raise limit (now {limit})" if limit is not None and limit < 2
            else f"raise seq_len above {_MIN_DOC_CHARS} (e.g. 64)")
-    _too_short(items, mode, f"Python's docs with seq_len={seq_len}", fix)
-    return text_dataset(items, seq_len, "python_docs")
+    too_short(items, mode, f"Python's docs with seq_len={seq_len}", fix)
+    return text_dataset(items, seq_len, "python_docs", tokens, vocab_size)
 
 
 _MIN_DOC_CHARS = 20
+_DOC_CHARS = 64
 _PRINTABLE = re.compile(r"[ -~]+")
 _CODE = re.compile(r">>>|::=|\.\.\.|\|")
 _PROSE = re.compile(r"[A-Z\"*][ -~]*[a-z0-9)\"'*][.!?]")

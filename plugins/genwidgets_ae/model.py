@@ -8,7 +8,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from genwidgets.spec import PAD, DataInfo
+from genwidgets.spec import DataInfo
 from genwidgets_ae.spec import AESpec
 
 
@@ -57,42 +57,15 @@ def _image_nets(config, info: DataInfo):
 
 
 def _text_nets(config, info: DataInfo):
+    """A positional sentence encoder and a parallel decoder (a bidirectional GRU over the
+    positions): z is the decoder's only input, so the latent carries the sentence."""
+    from genwidgets.text_nets import bidirectional_gru, parallel_decoder, sentence_encoder
+
     seq_len, vocab = info.seq_len, info.vocab_size
-    x = keras.Input((seq_len,), dtype="int32", name="tokens")
-    t = layers.Embedding(vocab, config.embed_dim, mask_zero=True)(x)
-    t = layers.Bidirectional(layers.GRU(config.hidden))(t)
-    z = layers.Dense(config.latent_dim, name="z")(t)
-    zin = keras.Input((config.latent_dim,), name="z")
-    t = layers.Dense(config.hidden, activation="tanh")(zin)
-    t = PositionedRepeat(seq_len, config.embed_dim)(t)
-    t = layers.GRU(config.hidden, return_sequences=True)(t)
-    logits = layers.Dense(vocab, name="logits")(t)
-    return keras.Model(x, z, name="encoder"), keras.Model(zin, logits, name="decoder")
-
-
-@keras.saving.register_keras_serializable(package="genwidgets_ae")
-class PositionedRepeat(layers.Layer):
-    """Repeat a vector over ``seq_len`` positions, each joined with a learned position vector."""
-
-    def __init__(self, seq_len: int, dim: int, **kwargs):
-        super().__init__(**kwargs)
-        self.seq_len, self.dim = seq_len, dim
-
-    def build(self, input_shape):
-        self.table = self.add_weight((self.seq_len, self.dim), initializer="random_normal",
-                                     name="positions")
-
-    def call(self, h):
-        n = ops.shape(h)[0]
-        rep = ops.repeat(ops.expand_dims(h, 1), self.seq_len, axis=1)
-        pos = ops.broadcast_to(ops.expand_dims(self.table, 0), (n, self.seq_len, self.dim))
-        return ops.concatenate([rep, ops.cast(pos, rep.dtype)], axis=-1)
-
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], self.seq_len, input_shape[-1] + self.dim)
-
-    def get_config(self):
-        return {**super().get_config(), "seq_len": self.seq_len, "dim": self.dim}
+    encoder = sentence_encoder(seq_len, vocab, config.embed_dim, [config.latent_dim])
+    decoder = parallel_decoder(seq_len, vocab, config.latent_dim, config.embed_dim,
+                               bidirectional_gru(config.hidden))
+    return encoder, decoder
 
 
 @keras.saving.register_keras_serializable(package="genwidgets_ae")
@@ -115,13 +88,17 @@ class AutoEncoder(keras.Model):
                                            name="prior_scale")
 
     def call(self, x, training=False):
-        return self.decoder(self.encoder(x, training=training), training=training)
+        z = self.encoder(x, training=training)
+        if training and self.ae_config.latent_noise > 0:
+            z = z + self.ae_config.latent_noise * keras.random.normal(
+                ops.shape(z), seed=self.seed_generator)
+        return self.decoder(z, training=training)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        if self.modality == "text":
-            mask = ops.cast(ops.not_equal(x, PAD), "float32")
-            ce = keras.losses.sparse_categorical_crossentropy(x, y_pred, from_logits=True)
-            loss = ops.sum(ce * mask) / ops.maximum(ops.sum(mask), 1.0)
+        if self.modality == "text":  # nats per token (PAD after the end scored too)
+            from genwidgets.text_nets import scored_units, sequence_loss
+
+            loss = ops.sum(sequence_loss(x, y_pred)) / ops.maximum(ops.sum(scored_units(x)), 1.0)
         else:  # summed Bernoulli cross-entropy per image, averaged over the batch
             ce = ops.binary_crossentropy(x, y_pred, from_logits=True)
             loss = ops.mean(ops.sum(ops.reshape(ce, (ops.shape(ce)[0], -1)), axis=-1))
@@ -140,7 +117,9 @@ class AutoEncoder(keras.Model):
             )
         logits = _batched(self.decoder, z, batch_size)
         if self.modality == "text":
-            return _tokens(logits.argmax(-1))
+            from genwidgets.text_nets import ids_from_logits
+
+            return ids_from_logits(logits)
         return (1.0 / (1.0 + np.exp(-logits))).astype("float32")
 
     def sample(self, n: int, seed: int = 0, temperature: float = 1.0) -> np.ndarray:
@@ -149,9 +128,10 @@ class AutoEncoder(keras.Model):
         z = ops.convert_to_numpy(self.prior_mean) + eps @ ops.convert_to_numpy(self.prior_scale).T
         if self.modality != "text" or temperature <= 0:
             return self.decode(z)
-        logits = _batched(self.decoder, z.astype("float32"), 256) / temperature
-        g = -np.log(-np.log(rng.uniform(1e-9, 1.0, logits.shape)))
-        return _tokens((logits + g).argmax(-1))
+        from genwidgets.text_nets import ids_from_logits
+
+        return ids_from_logits(_batched(self.decoder, z.astype("float32"), 256),
+                               temperature, rng)
 
     def fit_prior(self, x, batch_size: int = 256) -> None:
         """Fit the Gaussian that ``sample`` draws from to the latents of ``x``."""
@@ -167,16 +147,6 @@ class AutoEncoder(keras.Model):
             "config": dataclasses.asdict(self.ae_config),
             "data_info": self.data_info.to_dict(),
         }
-
-
-def _tokens(ids: np.ndarray) -> np.ndarray:
-    """Greedy ids with everything after the first EOS set to PAD."""
-    from genwidgets.spec import EOS
-
-    ids = ids.astype("int32")
-    after = np.cumsum(ids == EOS, axis=1) - (ids == EOS) > 0
-    ids[after] = PAD
-    return ids
 
 
 def _batched(net, x: np.ndarray, batch_size: int) -> np.ndarray:

@@ -9,7 +9,7 @@ import numpy as np
 from keras import ops
 
 from genwidgets.spec import BOS, EOS, PAD, UNK, DataInfo
-from genwidgets_transformer.nets import image_nets, text_nets
+from genwidgets_transformer.nets import image_nets, parallel_text_nets, text_nets
 from genwidgets_transformer.spec import TransformerSpec
 
 PACKAGE = "genwidgets_transformer"
@@ -78,9 +78,11 @@ class TransformerVAE(keras.Model):
         self.latent_dim = self.tf_config.latent_dim
         self.modality = self.data_info.modality
         cfg = self.tf_config
-        nets = text_nets if self.modality == "text" else image_nets
+        self.parallel = self.modality == "text" and cfg.text_decoder == "parallel"
+        nets = (image_nets if self.modality != "text" else
+                parallel_text_nets if self.parallel else text_nets)
         self.encoder, self.decoder = nets(cfg, self.data_info)
-        if self.modality == "text":
+        if self.modality == "text" and not self.parallel:
             self.sampler = TextSampler(self.decoder, self.data_info.seq_len,
                                        self.data_info.vocab_size, cfg.seed + 1, name="sampler")
         self.seed_generator = keras.random.SeedGenerator(cfg.seed)
@@ -95,7 +97,7 @@ class TransformerVAE(keras.Model):
         mean, log_var = self.encoder(x, training=training)
         eps = keras.random.normal(ops.shape(mean), seed=self.seed_generator)
         z = mean + ops.exp(0.5 * log_var) * eps
-        if self.modality != "text":
+        if self.modality != "text" or self.parallel:
             return self.decoder(z, training=training), mean, log_var
         x = ops.cast(x, "int32")
         inputs = ops.concatenate([ops.full((ops.shape(x)[0], 1), BOS, dtype="int32"),
@@ -120,7 +122,8 @@ class TransformerVAE(keras.Model):
             real = ops.cast(ops.not_equal(x, PAD), "float32")
             ce = keras.losses.sparse_categorical_crossentropy(x, logits, from_logits=True)
             n_chars = ops.maximum(ops.sum(real), 1.0)
-            rec = ops.sum(ce * real) / n_chars
+            # a parallel decoder also says where the sentence ends: its PADs are scored
+            rec = ops.sum(ce if self.parallel else ce * real) / n_chars
             batch = ops.cast(ops.shape(x)[0], "float32")
             kl_term = ops.sum(ops.maximum(ops.mean(kl_dims, axis=0), self.tf_config.free_bits))
             loss = rec + weight * kl_term * batch / n_chars
@@ -155,6 +158,10 @@ class TransformerVAE(keras.Model):
 
     def decode(self, z, batch_size: int = 32) -> np.ndarray:
         z = self._check_latents(z)
+        if self.parallel:
+            from genwidgets.text_nets import ids_from_logits
+
+            return ids_from_logits(_batched(self.decoder.predict_on_batch, z, batch_size))
         if self.modality == "text":
             return self._generate(z, 0.0, batch_size)
         logits = _batched(self.decoder.predict_on_batch, z, batch_size)
@@ -165,6 +172,11 @@ class TransformerVAE(keras.Model):
             keras.random.normal((int(n), self.latent_dim), seed=keras.random.SeedGenerator(seed)))
         if self.modality != "text":
             return self.decode(z)
+        if self.parallel:
+            from genwidgets.text_nets import ids_from_logits
+
+            logits = _batched(self.decoder.predict_on_batch, z, 32)
+            return ids_from_logits(logits, float(temperature), np.random.default_rng(seed))
         self.sampler.seed_generator.state.assign(np.array([seed, 1], dtype="uint32"))
         return self._generate(z, float(temperature))
 
@@ -180,8 +192,8 @@ class TransformerVAE(keras.Model):
                 shifted = logits - logits.max(-1, keepdims=True)
                 logp = shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
                 nll = -np.take_along_axis(logp, chunk[..., None].astype("int64"), -1)[..., 0]
-                real = chunk != PAD
-                return np.stack([(nll * real).sum(1), kl, real.sum(1)], 1)
+                real = np.ones_like(chunk, dtype=bool) if self.parallel else chunk != PAD
+                return np.stack([(nll * real).sum(1), kl, (chunk != PAD).sum(1)], 1)
             bce = np.maximum(logits, 0) - logits * chunk + np.log1p(np.exp(-np.abs(logits)))
             flat = bce.reshape(len(chunk), -1)
             return np.stack([flat.sum(1), kl, np.full(len(chunk), flat.shape[1])], 1)

@@ -57,6 +57,30 @@ def text_nets(config, info: DataInfo):
     return encoder, keras.Model([inputs, z], logits, name="decoder")
 
 
+def parallel_text_nets(config, info: DataInfo):
+    """Encoder tokens -> (mean, log_var), read position by position (not pooled); decoder
+    z -> logits for every position at once through non-causal blocks: z is its only input."""
+    from genwidgets.text_nets import parallel_decoder
+
+    seq_len, vocab, d = info.seq_len, info.vocab_size, config.d_model
+    tokens = keras.Input((seq_len,), dtype="int32", name="tokens")
+    real = ops.cast(ops.not_equal(tokens, PAD), "float32")
+    h = layers.Embedding(vocab, d, name="enc_embedding")(tokens)
+    h = PositionEmbedding(seq_len, d, name="enc_positions")(h)
+    for block in _blocks(config, config.encoder_layers, False, "enc"):
+        h = block(h, key_mask=real)
+    h = layers.LayerNormalization(epsilon=1e-5, name="enc_norm")(h)
+    h = layers.Dense(32, name="enc_per_position")(h) * ops.expand_dims(real, -1)
+    encoder = keras.Model(tokens, _posterior(config, layers.Flatten()(h)), name="encoder")
+
+    def mix(h):
+        for block in _blocks(config, config.decoder_layers, False, "dec"):
+            h = block(h)
+        return h
+
+    return encoder, parallel_decoder(seq_len, vocab, config.latent_dim, d, mix)
+
+
 def image_nets(config, info: DataInfo):
     """Patch Transformer: encoder image -> (mean, log_var); decoder z -> pixel logits."""
     h_px, w_px, channels = info.shape

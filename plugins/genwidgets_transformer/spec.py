@@ -18,6 +18,11 @@ class TransformerSpec(ModelSpec):
         "Images: a patch Transformer encoder and decoder (ViT-style patches)."
     )
     mutable = ("learning_rate", "beta")
+    # Sentences: a wide latent read by a decoder that sees only z (text_decoder="parallel"),
+    # so paths between sentences move; "causal" is the character language model of before.
+    modality_defaults = {"text": {"text_decoder": "parallel", "latent_dim": 128,
+                                  "encoder_layers": 0, "decoder_layers": 2, "beta": 0.03,
+                                  "kl_warmup_steps": 2000}}
 
     @dataclasses.dataclass(frozen=True, kw_only=True)
     class Config:
@@ -31,6 +36,9 @@ class TransformerSpec(ModelSpec):
         # text: each decoder block mixes a position with this many previous ones before
         # attention (a causal depthwise convolution; 0 = off)
         local_mix: int = 0
+        # text: "causal" reads the tokens before each position (a language model that may
+        # ignore z); "parallel" decodes every position from z alone, in one pass
+        text_decoder: Literal["causal", "parallel"] = "causal"
         patch_size: int = 4  # images: square patches; 4 fits 8x8 digits and 28x28 MNIST
         beta: float = 1.0  # weight of the KL term (1.0 = the ELBO)
         kl_warmup_steps: int = 0  # KL weight ramps from 0 to beta over this many steps
@@ -78,7 +86,10 @@ class TransformerSpec(ModelSpec):
     def custom_objects(self):
         from genwidgets_transformer import layers, model
 
+        from genwidgets.text_nets import CUSTOM_OBJECTS
+
         return {
+            **CUSTOM_OBJECTS,
             "TransformerVAE": model.TransformerVAE,
             "TextSampler": model.TextSampler,
             "TransformerBlock": layers.TransformerBlock,

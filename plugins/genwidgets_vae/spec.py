@@ -18,10 +18,15 @@ class VAESpec(ModelSpec):
     modalities = ("image", "text")
     description = (
         "Variational autoencoder with a Gaussian latent. Images: Bernoulli decoder over "
-        "pixels, dense or convolutional networks. Text: a sentence VAE (Bowman et al. 2016), "
-        "a GRU encoder and a GRU decoder conditioned on z, with KL annealing, word dropout "
-        "and free bits against posterior collapse. Samples decode draws from N(0, I)."
+        "pixels, dense or convolutional networks. Text: a sentence VAE whose decoder reads "
+        "only z (a bidirectional GRU over the positions, so the latent cannot collapse), a "
+        "small KL weight reached by annealing, word dropout on the encoder's input. Samples "
+        "decode draws from N(0, I)."
     )
+    # Sentences need a wide latent and a light KL weight: tens of nats a sentence.
+    modality_defaults = {"text": {"latent_dim": 128, "rnn_units": 192, "embed_dim": 128,
+                                  "beta": 0.03, "kl_anneal_steps": 2000,
+                                  "word_dropout": 0.0, "free_bits": 0.0}}
     mutable = ("learning_rate", *HYPER_SETTINGS)
 
     @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -36,12 +41,12 @@ class VAESpec(ModelSpec):
         # images: dropout on the decoder's hidden layers while training (against overfitting)
         dropout: float = 0.15
         filters: int = 32  # images, conv: filters of the first conv layer
-        rnn_units: int = 256  # text: GRU units of the encoder (each direction) and decoder
-        embed_dim: int = 64  # text: character embedding
+        rnn_units: int = 256  # text: GRU units (each direction) of the decoder
+        embed_dim: int = 64  # text: token embedding and the decoder's width per position
         # The KL term's weight is beta * min(1, step / kl_anneal_steps) (0 = no annealing).
         beta: float = 1.0
         kl_anneal_steps: int = 2000
-        # text: chance that each decoder input character is replaced by <unk>
+        # text: chance that each of the encoder's input tokens is replaced by <unk>
         word_dropout: float = 0.3
         # text: nats per latent dimension below which the KL is not penalised (0 = off)
         free_bits: float = 0.25
@@ -67,9 +72,10 @@ class VAESpec(ModelSpec):
 
     def custom_objects(self):
         from genwidgets_vae.image import ImageVAE
-        from genwidgets_vae.text import TextDecoder, TextVAE
+        from genwidgets.text_nets import CUSTOM_OBJECTS
+        from genwidgets_vae.text import TextVAE
 
-        return {"ImageVAE": ImageVAE, "TextVAE": TextVAE, "TextDecoder": TextDecoder}
+        return {"ImageVAE": ImageVAE, "TextVAE": TextVAE, **CUSTOM_OBJECTS}
 
 
 def check_hyper(name: str, value) -> float:

@@ -1,0 +1,139 @@
+"""What every text tokenizer shares: the ``tokens=`` choice, argument checks, and
+rebuilding a saved tokenizer from its dict (``config.json``) by its ``"type"``.
+
+Two kinds: ``"char"`` (:class:`genwidgets.data.text.CharTokenizer`, one token a character)
+and ``"subword"`` (:class:`genwidgets.data.subword.SubwordTokenizer`, BPE pieces learnt
+from the data). Both reserve ``PAD``, ``BOS``, ``EOS``, ``UNK`` as ids 0-3.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from genwidgets.data.validate import DataError, as_array
+
+TOKENS = ("char", "subword")
+DEFAULT_SUBWORD_VOCAB = 2000
+UNKNOWN_CHAR = "\ufffd"  # how decode() shows UNK
+MIN_SEQ_LEN = 2
+
+
+def check_seq_len(seq_len: Any) -> int:
+    if isinstance(seq_len, bool) or not isinstance(seq_len, (int, np.integer)) or (
+            seq_len < MIN_SEQ_LEN):
+        raise DataError(
+            f"Expected seq_len to be an integer >= {MIN_SEQ_LEN} (tokens plus the end "
+            f"token). Received: seq_len={seq_len!r}")
+    return int(seq_len)
+
+
+def check_tokens(tokens: Any) -> str:
+    if tokens not in TOKENS:
+        raise DataError(f"Expected tokens to be one of {TOKENS}. Received: tokens={tokens!r}")
+    return tokens
+
+
+def check_encode_texts(texts: Any) -> list[str]:
+    """``texts`` to encode as a list of str (one str is a list of one)."""
+    if isinstance(texts, str):
+        return [texts]
+    if not isinstance(texts, (list, tuple)):
+        raise DataError(
+            f"Expected a str or a list of str to encode. Received: {type(texts).__name__}")
+    for i, t in enumerate(texts):
+        if not isinstance(t, str):
+            raise DataError(f"Expected a str or a list of str to encode. Received: "
+                            f"texts[{i}] of type {type(t).__name__}")
+    return list(texts)
+
+
+def check_ids(ids: Any, vocab_size: int) -> list[list[int]]:
+    """Token ids of shape (seq_len,) or (N, seq_len) as rows of ints in [0, vocab_size)."""
+    form = "Expected integer token ids of shape (seq_len,) or (N, seq_len)"
+    arr = as_array(ids, "ids", form)
+    if arr.dtype.kind not in "biuf" or arr.ndim not in (1, 2):
+        raise DataError(f"{form}. Received: array of shape {arr.shape}, dtype {arr.dtype}")
+    if arr.dtype.kind == "f" and not np.all(np.isfinite(arr) & (arr == np.round(arr))):
+        raise DataError(f"{form}. Received: {arr.dtype} values that are not whole numbers")
+    lo, hi = (arr.min().item(), arr.max().item()) if arr.size else (0, 0)
+    if lo < 0 or hi >= vocab_size:
+        raise DataError(
+            f"Expected token ids in [0, {vocab_size}) for this vocab. Received: ids "
+            f"in [{lo:g}, {hi:g}]. Was the model built for another dataset?")
+    arr = arr.astype(np.int64)
+    return (arr[None] if arr.ndim == 1 else arr).tolist()
+
+
+def pad_ids(rows: Sequence[Sequence[int]], seq_len: int) -> np.ndarray:
+    """int32 of shape (N, seq_len): each row's ids (at most seq_len - 1), EOS, PAD..."""
+    from genwidgets.spec import EOS, PAD
+
+    out = np.full((len(rows), seq_len), PAD, dtype=np.int32)
+    for i, row in enumerate(rows):
+        row = list(row[:seq_len - 1])
+        row.append(EOS)
+        out[i, :len(row)] = row
+    return out
+
+
+def check_token_options(tokens: Any, vocab_size: Any) -> tuple[str, int | None]:
+    """``tokens`` and ``vocab_size`` of a text dataset, checked before any loading."""
+    tokens = check_tokens(tokens)
+    return tokens, check_vocab_size(vocab_size, tokens)
+
+
+def check_vocab_size(vocab_size: Any, tokens: str) -> int | None:
+    """``vocab_size`` for ``tokens``: None (all characters, or 2000 pieces) or an integer
+    large enough for the special tokens and the characters a tokenizer must keep."""
+    from genwidgets.spec import SPECIAL_TOKENS
+
+    if vocab_size is None:
+        return None
+    if tokens == "char":
+        least, what = len(SPECIAL_TOKENS) + 1, "a character"
+    else:
+        from genwidgets.data.subword import ALPHABET
+
+        least, what = len(SPECIAL_TOKENS) + len(ALPHABET), (
+            f"the alphabet: {len(ALPHABET) - 1} printable ASCII characters and the word "
+            f"mark \u2581")
+    if isinstance(vocab_size, bool) or not isinstance(vocab_size, (int, np.integer)) or (
+            vocab_size < least):
+        raise DataError(
+            f"Expected vocab_size to be an integer >= {least} for tokens={tokens!r} (the "
+            f"{len(SPECIAL_TOKENS)} special tokens and {what}) or None. "
+            f"Received: vocab_size={vocab_size!r}")
+    return int(vocab_size)
+
+
+def fit_tokenizer(texts: Sequence[str], tokens: str = "char", vocab_size: int | None = None):
+    """A tokenizer of kind ``tokens`` fitted on ``texts`` (``vocab_size``: see
+    :func:`check_vocab_size`)."""
+    tokens = check_tokens(tokens)
+    vocab_size = check_vocab_size(vocab_size, tokens)
+    if tokens == "char":
+        from genwidgets.data.text import CharTokenizer
+
+        return CharTokenizer.fit(texts, max_vocab=vocab_size)
+    from genwidgets.data.subword import SubwordTokenizer
+
+    return SubwordTokenizer.fit(texts, vocab_size=vocab_size or DEFAULT_SUBWORD_VOCAB)
+
+
+def tokenizer_from_dict(d: Mapping[str, Any]):
+    """The tokenizer that ``to_dict()`` gave ``d``, of either kind (by ``d["type"]``)."""
+    kind = d.get("type") if isinstance(d, Mapping) else None
+    if kind == "char":
+        from genwidgets.data.text import CharTokenizer
+
+        return CharTokenizer.from_dict(d)
+    if kind == "subword":
+        from genwidgets.data.subword import SubwordTokenizer
+
+        return SubwordTokenizer.from_dict(d)
+    raise DataError(
+        f"Expected a tokenizer dict from to_dict() whose 'type' is one of {TOKENS}. "
+        f"Received: {str(d)[:80]}")
