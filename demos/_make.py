@@ -57,7 +57,7 @@ from genwidgets.widgets import TrainPanel
 
 config = {"latent_dim": 2, "hidden": 64 if SMALL else 256, "depth": 2, "dropout": 0.0}
 run = Run("vae", "digits", config, epochs=3 if SMALL else 30, batch_size=32,
-          out="runs/quickstart-vae")
+          out="runs/quickstart-vae", overwrite=True)  # this demo's own run
 LatentSnapshots.attach(run)  # keeps the map of every epoch for the map's timeline
 panel = TrainPanel(run)
 panel"""),

@@ -62,17 +62,20 @@ def _resume_options(args) -> dict:
     """What a run folder's config.json says, for `genwidgets train --resume DIR`."""
     from pathlib import Path
 
-    from genwidgets.training.checkpoint import load_latest
+    from genwidgets.training.checkpoint import checkpoint_dirs, no_checkpoint_error
 
     folder = Path(args.resume)
+    if args.overwrite:
+        raise ValueError(f"Expected --resume DIR or --overwrite, not both. Received: --resume "
+                         f"{folder} --overwrite. To replace that run: --out {folder} "
+                         f"--overwrite.")
+    if not checkpoint_dirs(folder):  # refused before any data is loaded; nothing changes
+        raise no_checkpoint_error(folder, cli=True)
     try:
         doc = json.loads((folder / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ValueError(f"Expected a run folder written by `genwidgets train --out`. "
                          f"Received: --resume {str(folder)!r} ({type(exc).__name__}: {exc})")
-    latest = load_latest(folder, load=False, set_aside=False)
-    where = f"at step {latest.step}" if latest else "from the start (no checkpoint)"
-    print(f"resumed {where}: {folder}", file=sys.stderr)
     return {"model": doc["model"], "data": doc["data"], "config": doc.get("config") or {},
             "data_options": doc.get("data_options") or {},
             "epochs": doc.get("epochs", 10) if args.epochs is None else args.epochs,
@@ -85,7 +88,8 @@ def _resume_options(args) -> dict:
 def cmd_train(args) -> int:
     from genwidgets.config import parse_assignments
     from genwidgets.plugins import get_registry
-    from genwidgets.training import train
+    from genwidgets.training import Run
+    from genwidgets.training.headless import train_run
 
     registry = get_registry()
     if args.resume:
@@ -99,21 +103,33 @@ def cmd_train(args) -> int:
         if not args.out:
             raise ValueError("Expected --out DIR for a new run, or --resume DIR. Received "
                              "neither.")
+        from genwidgets.training.ownership import check_new
+
+        check_new(args.out, args.overwrite)  # before any data is loaded (Run checks again)
         o = {"epochs": 10 if args.epochs is None else args.epochs,
              "batch_size": args.batch_size,
              "distribution": args.distribution, "precision": args.precision}
         spec = registry.model(args.model)
-        config = spec.config(**parse_assignments(args.set))
+        settings = parse_assignments(args.set)
+        spec.config(**settings)  # a bad setting is told before any data is loaded
         data_options = parse_assignments(args.data_opt)
+        if args.data is None:
+            from genwidgets.data.builtin import default_dataset
+
+            args.data = default_dataset(spec.modalities)
         dataset = registry.dataset(args.data).load(**_typed(data_options))
-        extra = {}
+        config = spec.config_for(dataset.info.modality, **settings)
+        extra = {"overwrite": args.overwrite}
     args.epochs = o["epochs"]
+    run = Run(spec, dataset, config, epochs=args.epochs, batch_size=o["batch_size"],
+              out=args.out, data_options=data_options, distribution=o["distribution"],
+              precision=o["precision"], **extra)
+    if args.resume:
+        print(f"resumed at step {run.steps}: {args.out}", file=sys.stderr)
     print(f"training {spec.name} on {dataset.info.name} ({len(dataset)} items, "
           f"{dataset.info.modality} {tuple(dataset.info.shape)}) for {args.epochs} epochs",
           file=sys.stderr)
-    run = train(spec, dataset, config, epochs=args.epochs, batch_size=o["batch_size"],
-                out=args.out, progress=not args.quiet, data_options=data_options,
-                distribution=o["distribution"], precision=o["precision"], **extra)
+    run = train_run(run, progress=not args.quiet)
     last = run.epoch_history[-1] if run.epoch_history else {}
     summary = ", ".join(f"{k}={v:.4g}" for k, v in last.items() if k not in ("epoch", "step"))
     if run.state != "finished":
@@ -165,7 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train a model headless and write a run folder")
     p.add_argument("--model", default="ae", help="model name (see `genwidgets plugins`)")
-    p.add_argument("--data", default="digits", help="dataset name (see `genwidgets plugins`)")
+    p.add_argument("--data", default=None,
+                   help="dataset name (see `genwidgets plugins`; default: digits for a model "
+                        "that takes images, sentences for a text model)")
     p.add_argument("--epochs", type=int, default=None,
                    help="epochs in all (default 10; with --resume, the run's own)")
     p.add_argument("--batch-size", type=int, default=64)
@@ -173,6 +191,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "checkpoints/")
     p.add_argument("--resume", metavar="DIR", help="go on with the run in DIR from its latest "
                    "checkpoint (model, data and settings from its config.json)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="with --out: replace the run in that folder (removes only genwidgets' "
+                   "own files: config.json, batches.jsonl, history.jsonl, model.keras, its "
+                   "checkpoints and latent snapshots; never another file)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="a model setting, e.g. --set latent_dim=8 (repeatable)")
     p.add_argument("--data-opt", action="append", metavar="KEY=VALUE",
@@ -202,11 +224,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from genwidgets.config import ConfigError
     from genwidgets.plugins import PluginError, UnknownNameError
+    from genwidgets.training.checkpoint import CheckpointError
+    from genwidgets.training.folder import FolderInUseError
+    from genwidgets.training.run import RunError
 
     try:
         return args.func(args)
+    except FolderInUseError as exc:  # says --resume / --out / --overwrite, not Python
+        print(f"genwidgets {args.command}: error: {exc.advice(cli=True)}", file=sys.stderr)
+        return 2
     except (ConfigError, UnknownNameError, PluginError, ValueError, OSError,
-            ModuleNotFoundError) as exc:
+            ModuleNotFoundError, CheckpointError, RunError) as exc:
         print(f"genwidgets {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

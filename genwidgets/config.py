@@ -51,6 +51,8 @@ def coerce(name: str, tp: Any, value: Any, owner: str = "config") -> Any:
                 raise TypeError
             if isinstance(value, str):
                 value = json.loads(value)
+            if isinstance(value, bool):  # "true" is not 1
+                raise TypeError
             if tp is int and (isinstance(value, float) and not value.is_integer()):
                 raise TypeError
             result = tp(value)

@@ -55,8 +55,10 @@ class Positions(layers.Layer):
 
 
 def sentence_encoder(seq_len: int, vocab_size: int, embed_dim: int, outputs: Sequence[int],
-                     per_position: int = 32, name: str = "encoder") -> keras.Model:
-    """Token ids (n, seq_len) -> one (n, size) output per entry of ``outputs``."""
+                     per_position: int = 32, name: str = "encoder",
+                     output_names: Sequence[str] = ("z",)) -> keras.Model:
+    """Token ids (n, seq_len) -> one (n, size) output per entry of ``outputs`` (its layer
+    named by ``output_names``, e.g. ``("mean", "log_var")``)."""
     tokens = keras.Input((seq_len,), dtype="int32", name="tokens")
     real = ops.expand_dims(ops.cast(ops.not_equal(tokens, PAD), "float32"), -1)
     h = layers.Embedding(vocab_size, embed_dim, name="embedding")(tokens)
@@ -64,7 +66,8 @@ def sentence_encoder(seq_len: int, vocab_size: int, embed_dim: int, outputs: Seq
     h = layers.LayerNormalization(epsilon=1e-5, name="norm")(h)
     h = layers.Dense(per_position, name="per_position")(h) * real
     flat = layers.Flatten(name="flatten")(h)
-    heads = [layers.Dense(size, name=f"out_{i}")(flat) for i, size in enumerate(outputs)]
+    names = list(output_names) + [f"out_{i}" for i in range(len(output_names), len(outputs))]
+    heads = [layers.Dense(size, name=names[i])(flat) for i, size in enumerate(outputs)]
     return keras.Model(tokens, heads if len(heads) > 1 else heads[0], name=name)
 
 

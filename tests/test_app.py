@@ -92,8 +92,8 @@ def test_app_mode_is_ready_to_train_and_offers_no_free_form_path(tmp_path):
     assert run is not None and run.spec.name == "vae" and run.dataset.info.name == "digits"
     assert studio.tabs.selected_index == TABS.index("Train")
     assert not studio.panel.buttons["train"].disabled
-    typed = [w for w in descendants(studio) if isinstance(w, (W.Text, W.Textarea, W.FileUpload))]
-    assert typed == []  # numbers and choices only: nothing takes a path
+    typed = [w for w in descendants(studio) if isinstance(w, (W.Text, W.Textarea))]
+    assert typed == []  # numbers, choices and an upload: nothing takes a typed path
     first = run.folder.path
     assert studio.create_run() is not None and studio.run is not run
     assert not first.exists()  # a run that never trained leaves no folder behind

@@ -127,7 +127,7 @@ CASES = [
     ("a --set without =", lambda t: parse_assignments(["latent_dim"]), ConfigError,
      r"Expected key=value, e\.g\. latent_dim=8\. Received: 'latent_dim'"),
     ("zero epochs", lambda t: Run("ae", "digits", epochs=0), ValueError,
-     r"Expected epochs >= 1\. Received: epochs=0"),
+     r"Expected epochs >= 1, an integer\. Received: epochs=0"),
     ("text for an image model", lambda t: Run("gan", load_text(texts=WORDS)), ValueError,
      r"Model 'gan' takes \['image'\] data\. Received: text data"),
     ("a setting that cannot change mid-run", lambda t: Run("ae", "digits").set(latent_dim=3),
@@ -138,7 +138,7 @@ CASES = [
     ("a learning rate as a word", lambda t: Run("ae", "digits").set(learning_rate="fast"),
      ConfigError, r"learning_rate must be a number"),
     ("zero steps", lambda t: Run("ae", "digits").step(0), ValueError,
-     r"Expected n >= 1 steps\. Received: n=0"),
+     r"Expected n >= 1, an integer\. Received: n=0"),
     ("a latent vector of the wrong length", lambda t: ae_source().decode(np.zeros((1, 3))),
      ValueError, r"Expected latent vectors of shape \(N, 2\)\. Received: z\.shape=\(1, 3\)"),
     ("a latent vector holding NaN", lambda t: ae_source().decode([np.nan, 0.0]), ValueError,
@@ -157,7 +157,7 @@ CASES = [
     ("resuming a folder that is not a run", lambda t: Run.from_folder(t), FileNotFoundError,
      r"Expected a run folder with a readable config\.json\. Received: .*FileNotFoundError"),
     ("a seed that is not a whole number", lambda t: Run("ae", "digits", seed=1.5), ValueError,
-     r"Expected seed to be an integer >= 0\. Received: seed=1\.5"),
+     r"Expected seed to be an integer from 0 to 4294967295\. Received: seed=1\.5"),
 ]
 
 

@@ -139,11 +139,11 @@ def test_config_json_records_seed_distribution_and_precision(tmp_path):
     assert (doc["seed"], doc["distribution"], doc["precision"]) == (3, "none", "float32")
 
 
-def test_a_fresh_run_in_an_old_folder_drops_its_checkpoints(tmp_path):
+def test_a_fresh_run_with_overwrite_drops_the_old_checkpoints(tmp_path):
     run = Run("ae", digits(64), epochs=1, batch_size=16, out=tmp_path / "r")
     run.start()
     assert run.wait(60) and checkpoint_dirs(tmp_path / "r")
-    Run("ae", digits(64), epochs=1, batch_size=16, out=tmp_path / "r")  # resume=False
+    Run("ae", digits(64), epochs=1, batch_size=16, out=tmp_path / "r", overwrite=True)
     assert not checkpoint_dirs(tmp_path / "r")
 
 

@@ -289,7 +289,7 @@ def test_mode_collapse_warning_for_a_gan_whose_samples_are_all_alike(data):
     source = LatentSource(spec, model, data)
     ok = latent_health(source, n_samples=32)
     assert ok["active_units"] is None and ok["kl_per_dim"] is None
-    assert ok["diversity"] > 0.2 and ok["warning"] is None
+    assert ok["diversity"] > 0.1 and ok["warning"] is None
     first = model.generator.get_layer("g_dense0")
     first.kernel.assign(np.zeros(first.kernel.shape, "float32"))  # z no longer matters
     sick = latent_health(source, n_samples=32)
@@ -353,7 +353,7 @@ def test_snapshots_are_saved_each_epoch_in_the_run_folder(data, tmp_path):
     out = tmp_path / "run"
     (out / "latents").mkdir(parents=True)
     np.savez(out / "latents" / "epoch_0007.npz", z=np.zeros(3))  # an older run's
-    run = Run("vae", data, TINY["vae"], epochs=3, batch_size=64, out=out)
+    run = Run("vae", data, TINY["vae"], epochs=3, batch_size=64, out=out, overwrite=True)
     snaps = LatentSnapshots.attach(run, max_points=100)
     assert snaps.store.epochs() == []  # the old run's snapshots are gone
     run.start()

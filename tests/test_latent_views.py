@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import io
+import re
 
 import numpy as np
 import pytest
@@ -19,11 +20,12 @@ from genwidgets.latent import LatentSource, Projection
 from genwidgets.training import Run, train
 from genwidgets.widgets import InterpolationStrip, LatentMap, SampleGrid, SampleList, TextPath
 from genwidgets.widgets.render import image_grid_png
-from genwidgets.widgets.text_path import diff_html
+from genwidgets.widgets.text_path import diff_html, word_edits
 from tests.test_run import wait_for
 
 PNG = b"\x89PNG\r\n\x1a\n"
 TEXT_DATA = {"seq_len": 40}
+FOUR_LINES = ["a cat sat", "the dog ran", "big red sun", "we swim"]
 
 
 @pytest.fixture(scope="module")
@@ -270,13 +272,79 @@ def test_health_line_shows_active_units_kl_bars_and_a_collapse_warning(snapshot_
     line = m.health.get_state()["value"]
     assert 'data-dim="3"' in line and 'data-warning="0"' in line
     assert 'data-bars="3"' in line and "KL <b>" in line
-    layer = source._model.encoder.get_layer("mean")  # every item gets the same posterior
-    layer.kernel.assign(np.zeros(layer.kernel.shape, "float32"))
+    _collapse(source._model)  # every item gets the same posterior mean, the prior's
     source._encoder = None  # the model's own encode (the compiled one checked old weights)
     m.refresh()
     line = m.health.get_state()["value"]
     assert 'data-active="0"' in line and 'data-warning="1"' in line
     assert "gw-health-warning" in line and "Posterior collapse" in line
+
+
+def test_collapse_warning_only_when_the_figures_say_so():
+    from genwidgets.latent.health import HELD_KL, UNTRAINED, posterior_health
+
+    rng = np.random.default_rng(0)
+    faint = rng.standard_normal((400, 4)) * np.sqrt(0.015)  # every unit active, KL tiny
+    report = posterior_health(faint, np.zeros((400, 4)))
+    assert report["active_units"] == 4 and max(report["kl_per_dim"]) < 0.01
+    assert report["warning"] is None  # the line says 4/4 active: no collapse box
+    far = np.ones((400, 4))  # no unit active, but a KL that holds more than HELD_KL
+    report = posterior_health(far, np.zeros((400, 4)))
+    assert report["active_units"] == 0 and sum(report["kl_per_dim"]) >= HELD_KL
+    assert report["warning"] is None
+    dead = posterior_health(np.zeros((400, 4)), np.zeros((400, 4)))
+    assert dead["warning"].startswith("Posterior collapse: none of the 4")
+    assert "0.00 nats an item" in dead["warning"]
+    assert posterior_health(np.zeros((400, 4)))["warning"] is not None  # no KL known
+    untrained = posterior_health(np.zeros((400, 4)), np.zeros((400, 4)), trained=False)
+    assert untrained["warning"] is None and untrained["note"] == UNTRAINED
+
+
+def _collapse(model) -> None:
+    """What a collapsed VAE learns: the prior N(0, 1) as every item's posterior."""
+    for name in ("mean", "log_var"):
+        layer = model.encoder.get_layer(name)
+        layer.kernel.assign(np.zeros(layer.kernel.shape, "float32"))
+        layer.bias.assign(np.zeros(layer.bias.shape, "float32"))
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered in divide")  # PCA of 1 point
+def test_no_collapse_warning_for_an_untrained_model():
+    from genwidgets.latent.health import is_collapsed
+
+    run = Run("vae", "digits", {"latent_dim": 3, "hidden": 16}, epochs=1, batch_size=64)
+    _collapse(run.model)
+    m = LatentMap(run, max_items=100)
+    line = m.health.get_state()["value"]
+    assert is_collapsed(m.health_report)  # the figures alone would say collapse ...
+    assert 'data-active="0"' in line and 'data-warning="0"' in line
+    assert "gw-health-warning" not in line and "untrained" in line  # ... untrained: no box
+
+
+def test_no_collapse_warning_at_epoch_0_of_the_timeline(snapshot_run, tmp_path):
+    import shutil
+
+    from genwidgets.latent.health import is_collapsed
+
+    folder = tmp_path / "copy"
+    shutil.copytree(snapshot_run.folder.path, folder)
+    for epoch in (0, 1):  # saved encodings that say collapse, before and after training
+        path = folder / "latents" / f"epoch_{epoch:04d}.npz"
+        with np.load(path) as saved:
+            arrays = {k: np.zeros_like(saved[k]) if k != "idx" else saved[k] for k in saved}
+        np.savez(path, **arrays)
+    m = LatentMap(folder, max_items=300)
+    assert 'data-warning="0"' in m.health.value  # now: a trained, healthy model
+    m.show_epoch(0)
+    line = m.health.get_state()["value"]
+    assert is_collapsed(m.health_report)
+    assert 'data-active="0"' in line and 'data-warning="0"' in line and "untrained" in line
+    m.show_epoch(1)
+    line = m.health.get_state()["value"]
+    assert 'data-warning="1"' in line and "Posterior collapse" in line
+    assert "untrained" not in line
+    m.show_epoch(None)
+    assert 'data-warning="0"' in m.health.value
 
 
 def test_samples_follow_a_training_run_only_while_shown():
@@ -368,6 +436,47 @@ def test_text_path_from_typed_sentences(texts):
     assert "never saw" in tp.note.value and "\u2603" in tp.note.value
     tp.sentence_a.value = ""
     assert "type sentence A and sentence B" in tp.note.value and tp.error.value == ""
+
+
+@pytest.fixture(scope="module")
+def tiny_text_ae(tmp_path_factory):
+    """An AE trained on four short lines until it gives them back (about 150 steps)."""
+    run = train("ae", "text", {"latent_dim": 4, "hidden": 64, "embed_dim": 16,
+                               "learning_rate": 0.01},
+                epochs=150, batch_size=4, seed=0, data_options={"texts": FOUR_LINES},
+                out=tmp_path_factory.mktemp("runs") / "ae-four-lines")
+    return LatentSource.from_run(run)
+
+
+def test_text_path_marks_whether_a_and_b_decode_to_themselves(tiny_text_ae):
+    source = tiny_text_ae
+    assert source.decode(source.encode(source.dataset.x)) == FOUR_LINES  # it learnt them
+    tp = TextPath(source, FOUR_LINES[0], "zq xv", steps=5)
+    end_a, end_b = tp.end_a.get_state()["value"], tp.end_b.get_state()["value"]
+    assert 'data-exact="1"' in end_a and "✓ A decodes to itself" in end_a
+    assert tp.lines[-1] != "\ufffd" * 2 + " " + "\ufffd" * 2  # unseen letters: no way back
+    assert 'data-exact="0"' in end_b and "✗ B decodes to: <code>" in end_b
+    assert html.escape(tp.lines[-1]) in end_b
+    lines = tp.lines_view.get_state()["value"]
+    edits = [int(n) for n in re.findall(r'data-edits="(\d+)"', lines)]
+    assert edits == [word_edits(p, c) for p, c in zip(tp.lines, tp.lines[1:])]
+    assert "overflow-wrap:anywhere" in lines and "pre-wrap" in lines  # long lines wrap
+    m = LatentMap(source, max_items=4)  # from the map: an item, then a spot of space
+    tp = TextPath(source, latent_map=m, steps=4)
+    m.click_mode.value = "a"
+    click_item(m, int(m.idx[1]))
+    grid = m.figure.data[0]
+    click(m.figure, 0, [1, 1], grid.x0 + grid.dx, grid.y0 + grid.dy)
+    assert m.b.index is None and tp.lines is not None
+    assert "✓ A decodes to itself" in tp.end_a.value  # a data item it learnt
+    assert 'data-exact=""' in tp.end_b.value and "spot of the map" in tp.end_b.value
+
+
+def test_word_edits_count_words_changed_from_the_line_before():
+    assert word_edits("the cat sat", "the cat sat") == 0
+    assert word_edits("the cat sat", "the dog sat") == 1
+    assert word_edits("the cat sat", "the dog sat down") == 2
+    assert word_edits("a b c", "") == 3
 
 
 def test_text_map_picks_fill_the_text_path(texts):

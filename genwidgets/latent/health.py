@@ -1,7 +1,11 @@
 """Is the latent space in use? Active units, KL per dimension, sample diversity, warnings.
 
 - Active units (Burda et al. 2016): dimensions whose posterior mean E[z|x] varies over the
-  data, Var_x(E[z|x]) > 0.01. None active: posterior collapse.
+  data, Var_x(E[z|x]) > 0.01. None active, and less than ``HELD_KL`` nats of KL an item
+  (when the KL is known): posterior collapse. The warning never contradicts those figures
+  (no warning while a unit is active or the KL holds more), and a model that has not
+  trained yet (or the map of epoch 0, before training) gets none: an untrained encoder
+  says nothing about collapse.
 - KL per dimension: the mean over items of KL(q(z_k|x) || N(0, 1)), needs the posterior
   variance, so only for models that offer ``posterior(x) -> (mean, log_var)``.
 - Diversity of samples: mean pairwise distance between samples over that between data
@@ -13,7 +17,8 @@ from __future__ import annotations
 import numpy as np
 
 ACTIVE_VARIANCE = 0.01  # Burda et al.'s threshold on Var_x(E[z|x])
-COLLAPSED_KL = 0.01  # nats: a dimension carrying less says nothing about x
+HELD_KL = 1.0  # nats an item: a posterior holding more is no collapse (I(x; z) <= KL)
+UNTRAINED = "untrained: these figures describe the initial weights, not collapse"
 MODE_COLLAPSE = 0.2  # diversity below this: the samples are nearly all alike
 
 
@@ -41,30 +46,56 @@ def kl_per_dim(mean, log_var) -> list[float]:
     return [float(v) for v in kl.mean(axis=0)]
 
 
-def collapse_warning(latent_dim: int) -> str:
+def collapse_warning(latent_dim: int, kl: float | None = None) -> str:
+    held = "" if kl is None else f", and it holds {kl:.2f} nats an item (< {HELD_KL:g})"
     return (f"Posterior collapse: none of the {latent_dim} latent dimensions is active (the "
             f"encoder gives nearly the same posterior for every item, Var_x(E[z|x]) <= "
-            f"{ACTIVE_VARIANCE}), so the decoder ignores z. Try a smaller beta, KL annealing "
-            f"or free bits.")
+            f"{ACTIVE_VARIANCE}{held}), so the decoder ignores z. Try a smaller beta, KL "
+            f"annealing or free bits.")
 
 
-def posterior_health(z, log_var=None, *, mean=None, variational: bool = True) -> dict:
+def is_collapsed(report: dict) -> bool:
+    """What the figures of ``report`` say: no active unit, and (if known) the KL holds
+    less than ``HELD_KL`` nats an item."""
+    kl = report.get("kl_per_dim")
+    return report.get("active_units") == 0 and (kl is None or sum(kl) < HELD_KL)
+
+
+def trained(source) -> bool | None:
+    """Has the model of ``source`` trained at all? A live run: a step done; a saved run
+    folder: a batch recorded (``batches.jsonl``); a model given directly: None (unknown)."""
+    run = getattr(source, "run", None)
+    if run is not None:
+        return run.steps > 0
+    folder = getattr(source, "folder", None)
+    if folder is None:
+        return None
+    try:
+        return (folder / "batches.jsonl").stat().st_size > 0
+    except OSError:
+        return False
+
+
+def posterior_health(z, log_var=None, *, mean=None, variational: bool = True,
+                     trained: bool | None = None) -> dict:
     """Active units, KL per dimension and a collapse warning from encodings alone.
 
     ``z`` (n, d) are the encodings (posterior means), ``log_var`` (n, d) the posterior's
     log-variances or None, ``mean`` the posterior's means if they are not ``z``. No model
-    call: it serves saved snapshots as well as a live encoding.
+    call: it serves saved snapshots as well as a live encoding. ``trained=False`` (an
+    untrained model, a snapshot from before training): no warning, a ``note`` saying so.
     """
     z = np.asarray(z)
-    report = {"active_units": active_units(z), "kl_per_dim": None, "latent_dim": z.shape[1],
-              "items": len(z), "warning": None}
+    means = z if mean is None else np.asarray(mean)  # active units are of E[z|x]
+    report = {"active_units": active_units(means), "kl_per_dim": None, "latent_dim": z.shape[1],
+              "items": len(z), "warning": None, "note": None}
     if log_var is not None:
-        report["kl_per_dim"] = kl_per_dim(z if mean is None else mean, log_var)
-    collapsed = report["active_units"] == 0
-    if report["kl_per_dim"] is not None:
-        collapsed = collapsed or max(report["kl_per_dim"]) < COLLAPSED_KL
-    if variational and collapsed:
-        report["warning"] = collapse_warning(z.shape[1])
+        report["kl_per_dim"] = kl_per_dim(means, log_var)
+    if trained is False:
+        report["note"] = UNTRAINED
+    elif variational and is_collapsed(report):
+        kl = report["kl_per_dim"]
+        report["warning"] = collapse_warning(z.shape[1], None if kl is None else sum(kl))
     return report
 
 
@@ -94,23 +125,28 @@ def latent_health(source, max_items: int = 1000, n_samples: int = 64,
     Keys: ``active_units`` (int; None for a model that cannot encode), ``kl_per_dim``
     (list of floats, or None when the model offers no posterior variance), ``diversity``
     (float; None for a model that cannot sample), ``latent_dim``, ``items``,
-    ``warning`` (str or None; several problems are joined).
+    ``warning`` (str or None; several problems are joined), ``note`` (str or None: e.g.
+    the model has not trained yet, so no warning).
     """
     caps, text = source.capabilities, source.modality == "text"
     report = {"active_units": None, "kl_per_dim": None, "diversity": None,
-              "latent_dim": source.latent_dim, "items": 0, "warning": None}
+              "latent_dim": source.latent_dim, "items": 0, "warning": None, "note": None}
     warnings = []
+    learnt = trained(source)
+    if learnt is False:
+        report["note"] = UNTRAINED
     if "encode" in caps:
         idx, z = source.encode_dataset(max_items=max_items, seed=seed)
         posterior = source.posterior(np.asarray(source.dataset.x)[idx])
         mean, log_var = posterior if posterior is not None else (None, None)
-        part = posterior_health(z, log_var, mean=mean, variational=is_variational(source))
+        part = posterior_health(z, log_var, mean=mean, variational=is_variational(source),
+                                trained=learnt)
         report.update({k: part[k] for k in ("active_units", "kl_per_dim", "items")})
         warnings += [part["warning"]] if part["warning"] else []
-        if text and "decode" in caps and len(z) > 1:
+        if text and "decode" in caps and len(z) > 1 and learnt is not False:
             decoded = source.decode(z[:n_samples])
             if len(set(decoded)) == 1:
-                warnings.append(f"Posterior collapse: every point decodes to the same "
+                warnings.append(f"The decoder ignores z: every point decodes to the same "
                                 f"sentence, {decoded[0]!r}.")
     if "sample" in caps:
         samples = source.sample(n_samples, seed=seed)
@@ -120,7 +156,7 @@ def latent_health(source, max_items: int = 1000, n_samples: int = 64,
             data = source.items(source.subset(n_samples, seed))
             report["diversity"] = image_diversity(samples, data)
         d = report["diversity"]
-        if "encode" not in caps and d < MODE_COLLAPSE:
+        if "encode" not in caps and d < MODE_COLLAPSE and learnt is not False:
             what = (f"only {d:.0%} of {n_samples} samples are distinct sentences" if text
                     else f"samples lie {d:.2f} times as far apart as data items do")
             warnings.append(f"Mode collapse: the samples are nearly all alike ({what}; "

@@ -93,15 +93,18 @@ class SnapshotStore:
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)
         path = self.folder / f"epoch_{snapshot.epoch:04d}.npz"
-        tmp = path.with_name(f".{path.name}.tmp")
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # per process
         tmp.write_bytes(buffer.getvalue())
         os.replace(tmp, path)  # a reader never sees half a file
 
-    def clear(self) -> None:
+    def clear(self, after: int | None = None) -> None:
+        """Remove the snapshots (only those of epochs later than ``after``, if given)."""
         with self._lock:
-            self._memory.clear()
+            for epoch in [e for e in self._memory if after is None or e > after]:
+                del self._memory[epoch]
         for epoch in self.epochs() if self.folder is not None else ():
-            (self.folder / f"epoch_{epoch:04d}.npz").unlink(missing_ok=True)
+            if after is None or epoch > after:
+                (self.folder / f"epoch_{epoch:04d}.npz").unlink(missing_ok=True)
 
     def __repr__(self) -> str:
         where = "memory" if self.folder is None else str(self.folder)
@@ -116,14 +119,17 @@ class LatentSnapshots(keras.callbacks.Callback):
         every: save at the end of every ``every``-th epoch (and before the first one).
         max_points: items encoded each time (the same ones; as ``LatentMap(max_items=)``).
         seed: chooses the subset (as ``LatentMap(seed=)``).
-        folder: the run folder; snapshots go in its ``latents/`` (any old ones are
-            removed). None keeps them in memory.
+        folder: the run folder; snapshots go in its ``latents/``. None keeps them in
+            memory.
+        start_epoch: the epochs the run has done (a resumed run's): the snapshots up to it
+            are kept, later ones (of training the resume rolled back) removed, and the map
+            before training is labelled with it (0 for a run from scratch).
 
     Attach it to a run with :meth:`attach` (or pass it in ``Run(callbacks=[...])``).
     """
 
     def __init__(self, x, *, every: int = 1, max_points: int = 2000, seed: int = 0,
-                 folder: str | os.PathLike | None = None):
+                 folder: str | os.PathLike | None = None, start_epoch: int = 0):
         super().__init__()
         if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every < 1:
             raise ValueError(f"Expected every to be a positive integer (epochs). Received: "
@@ -131,8 +137,13 @@ class LatentSnapshots(keras.callbacks.Callback):
         self.x = x
         self.every = int(every)
         self.idx = subset_indices(len(x), max_points, seed)
+        if isinstance(start_epoch, bool) or not isinstance(start_epoch, (int, np.integer)) \
+                or start_epoch < 0:
+            raise ValueError(f"Expected start_epoch to be an integer >= 0. Received: "
+                             f"start_epoch={start_epoch!r}")
+        self.start_epoch = int(start_epoch)
         self.store = SnapshotStore(None if folder is None else Path(folder) / FOLDER)
-        self.store.clear()  # a new run in this folder: the old run's snapshots go
+        self.store.clear(after=self.start_epoch)  # later ones: of training rolled back
 
     @classmethod
     def attach(cls, run, **options) -> LatentSnapshots:
@@ -142,13 +153,14 @@ class LatentSnapshots(keras.callbacks.Callback):
                              f"Expected a model whose capabilities include 'encode'. "
                              f"Received: capabilities={sorted(run.spec.capabilities)}")
         folder = run.folder.path if run.folder is not None else None
+        options.setdefault("start_epoch", run.steps // run.steps_per_epoch)  # a resumed run's
         callback = cls(run.dataset.x, folder=folder, **options)
         run.extra_callbacks.append(callback)
         return callback
 
     def on_train_begin(self, logs=None):
-        if not self.store.epochs():  # from scratch: the map before training
-            self._save(0)
+        if not self.store.epochs():  # the map before training (a resumed run's: its epoch)
+            self._save(self.start_epoch)
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every == 0:

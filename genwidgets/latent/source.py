@@ -91,9 +91,9 @@ class LatentSource:
             dataset = _reload_data(registry, doc)
         tokenizer = None
         if doc.get("tokenizer"):
-            from genwidgets.data import CharTokenizer
+            from genwidgets.data.tokens import tokenizer_from_dict
 
-            tokenizer = CharTokenizer.from_dict(doc["tokenizer"])
+            tokenizer = tokenizer_from_dict(doc["tokenizer"])
         _check_same_data(doc, dataset, tokenizer)
         keras = import_keras()
         model = keras.saving.load_model(weights, custom_objects=spec.custom_objects(),
@@ -267,9 +267,9 @@ def _check_same_data(doc: dict, dataset: Dataset, tokenizer) -> None:
         raise ValueError(f"Expected data items of shape {shape}, as the run was trained on. "
                          f"Received: {dataset.info.name!r} with shape {dataset.info.shape}")
     if tokenizer is not None and dataset.tokenizer is not None and (
-            tuple(dataset.tokenizer.vocab) != tuple(tokenizer.vocab)):
+            tuple(dataset.tokenizer.vocab) != tuple(tokenizer.vocab)
+            or (type(dataset.tokenizer) is type(tokenizer) and dataset.tokenizer != tokenizer)):
         raise ValueError(
             f"The data {dataset.info.name!r} loaded again have another vocabulary than the "
-            f"run was trained with ({len(dataset.tokenizer.vocab)} vs "
-            f"{len(tokenizer.vocab)} tokens). Fix: pass the same data with "
-            f"LatentSource.from_folder(path, dataset=...).")
+            f"run was trained with ({dataset.tokenizer!r} vs {tokenizer!r}). Fix: pass the "
+            f"same data with LatentSource.from_folder(path, dataset=...).")

@@ -40,6 +40,7 @@ class Checkpoint:
     state: dict[str, Any]
     model: Any = None
     notes: list[str] = dataclasses.field(default_factory=list)  # e.g. a fallback
+    damaged: list[Path] = dataclasses.field(default_factory=list)  # newer ones that failed
 
     @property
     def step(self) -> int:
@@ -113,10 +114,25 @@ def write_checkpoint(run_folder: str | os.PathLike, model, state: dict[str, Any]
         raise
     for old in checkpoint_dirs(run_folder)[KEEP:]:
         shutil.rmtree(old, ignore_errors=True)
-    for stale in root.glob(".tmp-*"):  # left by a process killed while writing
-        if not stale.name.startswith(f".tmp-{os.getpid()}-"):
+    for stale in [*root.glob(".tmp-*"), *root.glob(".old-*")]:  # left by a killed writer
+        if not _alive(stale.name.split("-")[1]):
             shutil.rmtree(stale, ignore_errors=True)
     return final
+
+
+def _alive(pid: str) -> bool:
+    """Whether process ``pid`` (of this host) still runs: its temporaries are its own."""
+    if not pid.isdigit():
+        return False
+    if int(pid) == os.getpid():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists, owned by someone else
+        return True
+    return True
 
 
 def read_state(path: Path) -> dict[str, Any]:
@@ -170,14 +186,22 @@ def load_latest(run_folder: str | os.PathLike, spec=None, *, load: bool = True,
         for bad in errors:
             notes.append(f"checkpoint {bad.name} cannot be loaded ({errors[bad]}); resumed "
                          f"from {path.name} instead")
-            if set_aside:
-                aside = bad.with_name(f"damaged-{bad.name}")
-                shutil.rmtree(aside, ignore_errors=True)
-                os.replace(bad, aside)
-        return Checkpoint(path, state, model, notes)
+        checkpoint = Checkpoint(path, state, model, notes, list(errors))
+        if set_aside:
+            set_aside_damaged(checkpoint)
+        return checkpoint
     raise CheckpointError(
         f"Expected a checkpoint in {Path(run_folder) / FOLDER} that loads. Received: "
         f"{len(dirs)} damaged: " + "; ".join(f"{p.name}: {e}" for p, e in errors.items()))
+
+
+def set_aside_damaged(checkpoint: Checkpoint) -> None:
+    """Rename the damaged checkpoints newer than ``checkpoint`` to ``damaged-step-*``."""
+    for bad in checkpoint.damaged:
+        aside = bad.with_name(f"damaged-{bad.name}")
+        shutil.rmtree(aside, ignore_errors=True)
+        os.replace(bad, aside)
+    checkpoint.damaged = []
 
 
 def plugin_of(spec) -> dict[str, Any]:
@@ -208,12 +232,33 @@ def state_of(run, reason: str) -> dict[str, Any]:
     }
 
 
-def find_checkpoint(run, out) -> Checkpoint | None:
-    """The checkpoint a new run in ``out`` resumes from, checked against the run's setup."""
+def no_checkpoint_error(out, cli: bool = False):
+    """The error for a resume of a folder that holds no checkpoint (nothing is changed)."""
+    from genwidgets.training.folder import RunFolderError
+    from genwidgets.training.ownership import survey
+
+    if not Path(out).exists():
+        held = "it does not exist"
+    else:
+        found = survey(out)
+        held = (f"it holds a genwidgets run: {found.run}" if found.run else
+                "it is empty" if found.empty else f"it holds {found.foreign_text()}")
+    replace = f"--out {out} --overwrite" if cli else "overwrite=True"
+    return RunFolderError(
+        f"{out} has no checkpoint to resume from ({held}). Expected a folder that a run "
+        f"wrote checkpoints to ({FOLDER}/{PREFIX}*). Nothing was changed. Start a new run in "
+        f"another folder, or replace this one with {replace}.")
+
+
+def find_checkpoint(run, out) -> Checkpoint:
+    """The checkpoint a new run in ``out`` resumes from, checked against the run's setup.
+
+    Reads only: damaged newer checkpoints are named, and set aside once the resume passes.
+    """
     with run.placement.scope():
-        checkpoint = load_latest(out, run.spec)
+        checkpoint = load_latest(out, run.spec, set_aside=False)
     if checkpoint is None:
-        return None
+        raise no_checkpoint_error(out)
     state = checkpoint.state
     if state.get("model") != run.spec.name:
         raise ValueError(f"The checkpoint {checkpoint.path} is of model {state.get('model')!r}. "
@@ -246,20 +291,68 @@ def initial_seed(seed: int | None, checkpoint: Checkpoint | None,
     return seed
 
 
-def restore(run, checkpoint: Checkpoint) -> None:
-    """Bring ``run``'s history and position to the checkpoint's (rows after it are dropped)."""
-    state = checkpoint.state
-    position = state["history"]
-    history = run.folder.truncate("batches.jsonl", int(position["batches"]))
-    if len(history) != int(position["batches"]) or (
-            history and history[-1].get("step") != checkpoint.step):
-        raise CheckpointError(
-            f"Expected {position['batches']} batch rows in {run.folder.path / 'batches.jsonl'} "
-            f"up to step {checkpoint.step}, as the checkpoint {checkpoint.path.name} records. "
-            f"Received: {len(history)} rows. The run's history cannot be continued.")
-    run.history = history
-    run.epoch_history = run.folder.truncate("history.jsonl", int(position["epochs"]))
-    run._epochs_done = int(state["epoch"])
+def _history_error(path, checkpoint: Checkpoint, detail: str):
+    from genwidgets.training.folder import RunFolderError
+
+    return RunFolderError(
+        f"{path} does not continue to the checkpoint {checkpoint.path.name} (step "
+        f"{checkpoint.step}): {detail}. Expected every step (and every epoch) once, in order, "
+        f"from 1. Nothing was changed. Restore the file from a backup, or start afresh in "
+        f"another folder.")
+
+
+def rows_to_resume(run, checkpoint: Checkpoint, folder) -> tuple[list[dict], list[dict]]:
+    """The batch and epoch rows up to ``checkpoint``, read and checked in memory (no gap,
+    no duplicate, nothing missing); the rows after it are the ones a resume drops."""
+    from genwidgets.training.folder import DamagedFileError, read_jsonl
+
+    def read(path):
+        try:
+            return read_jsonl(path)
+        except DamagedFileError as exc:
+            raise DamagedFileError(f"{exc} Nothing was changed.") from None
+
+    position, spe = checkpoint.state["history"], run.steps_per_epoch
+    n, m = int(position["batches"]), int(position["epochs"])
+    path = folder / "batches.jsonl"
+    batches = read(path)
+    for i, row in enumerate(batches[:n], 1):
+        if row.get("step") != i or row.get("epoch") != (i - 1) // spe + 1:
+            raise _history_error(path, checkpoint, f"row {i} is step {row.get('step')!r} of "
+                                 f"epoch {row.get('epoch')!r}, expected step {i} of epoch "
+                                 f"{(i - 1) // spe + 1} (a gap or a duplicate)")
+    if len(batches) < n:
+        raise _history_error(path, checkpoint, f"it holds {len(batches)} batch rows, the "
+                             f"checkpoint records {n}")
+    if n != checkpoint.step:
+        raise _history_error(path, checkpoint, f"the checkpoint records {n} batch rows for "
+                             f"{checkpoint.step} steps")
+    path = folder / "history.jsonl"
+    epochs = read(path)
+    for e, row in enumerate(epochs[:m], 1):
+        if row.get("epoch") != e or row.get("step", e * spe) != e * spe:
+            raise _history_error(path, checkpoint, f"row {e} is epoch {row.get('epoch')!r} at "
+                                 f"step {row.get('step')!r}, expected epoch {e} at step "
+                                 f"{e * spe} (a gap or a duplicate)")
+    if len(epochs) < m:
+        raise _history_error(path, checkpoint, f"it holds {len(epochs)} epoch rows, the "
+                             f"checkpoint records {m}")
+    if m > checkpoint.step // spe:
+        raise _history_error(path, checkpoint, f"the checkpoint records {m} epochs for "
+                             f"{checkpoint.step} steps of {spe} an epoch")
+    return batches[:n], epochs[:m]
+
+
+def restore(run, checkpoint: Checkpoint, batches: list[dict], epochs: list[dict]) -> None:
+    """Bring ``run``'s history and position to the checkpoint's (rows after it are dropped).
+
+    The rows were checked by :func:`rows_to_resume`; this writes (under the folder's lock).
+    """
+    set_aside_damaged(checkpoint)
+    for name, rows in (("batches.jsonl", batches), ("history.jsonl", epochs)):
+        run.folder.write_rows(name, rows)  # also drops a torn last line
+    run.history, run.epoch_history = list(batches), list(epochs)
+    run._epochs_done = int(checkpoint.state["epoch"])
     run._resume_goal = run.epochs  # start() goes on up to the run's total of epochs
     run.notes = list(checkpoint.notes)
     for note in run.notes:

@@ -1,7 +1,14 @@
 """A run's folder on disk: ``config.json``, ``batches.jsonl``, ``history.jsonl``, ``model.keras``.
 
-Every file is either appended line by line or written to a temporary file and
-``os.replace``d, so a crash never leaves a half-written JSON document or model.
+Every file is either appended line by line or written to a temporary file of this process
+and ``os.replace``d, so a crash never leaves a half-written JSON document or model.
+
+A folder is never reset behind its owner's back: a new run takes an empty or new folder
+(``ownership.check_new``), and ``overwrite=True`` removes only the files genwidgets writes
+(``ownership.remove_own_files``), never anything else. While a run writes, it holds the folder's
+lock (:class:`~genwidgets.training.lock.FolderLock`); a second writer is refused, naming
+the holder. What a folder holds, and what is genwidgets' own, is
+:mod:`genwidgets.training.ownership`'s.
 """
 
 from __future__ import annotations
@@ -12,37 +19,122 @@ import os
 from pathlib import Path
 from typing import Any
 
+from genwidgets.training.lock import LOCK, OWNER, FolderLock
+
 LOSS_SKIP = ("step", "epoch", "t")
+ROW_FILES = ("batches.jsonl", "history.jsonl")
+OWN_FILES = ("config.json", *ROW_FILES, "model.keras")  # what --overwrite removes
+BOOKKEEPING = (LOCK, OWNER)  # not a run's content: an empty folder may hold them
 
 
+class RunFolderError(ValueError):
+    """A run folder cannot be used as asked: it holds something, it is locked, its files are
+    damaged or do not continue. The message says what is there and what to do."""
+
+
+class FolderInUseError(RunFolderError):
+    """A new run was pointed at a folder that already holds a run or other files."""
+
+    def __init__(self, path: Path, survey: Survey):
+        self.path, self.survey = Path(path), survey
+        super().__init__(self.advice(cli=False))
+
+    def advice(self, cli: bool) -> str:
+        path, survey = self.path, self.survey
+        where = f"--out {path}" if cli else f"Run(out={str(path)!r})"
+        parts = []
+        if survey.run:
+            parts.append(f"a genwidgets run ({survey.run})")
+        if survey.foreign:
+            parts.append(f"{survey.foreign_text()} that genwidgets did not write")
+        what = f"{where}: {path} already holds " + " and ".join(parts) + ". Expected an " \
+            f"empty or new folder."
+        todo = []
+        if survey.run:
+            todo.append(f"to go on with that run, use `genwidgets train --resume {path}`"
+                        if cli else f"to go on with that run, use Run.from_folder({str(path)!r})"
+                        f" (or resume=True)")
+        todo.append("to keep it, pick another folder" + (" (--out)" if cli else ""))
+        keep = f", and keeps {survey.foreign_text()}" if survey.foreign else ""
+        flag = "--overwrite" if cli else "overwrite=True"
+        todo.append(f"to replace it, pass {flag}: it removes only genwidgets' own files "
+                    f"({', '.join(OWN_FILES)}, checkpoints/step-*, latents/epoch_*.npz)"
+                    f"{keep}")
+        todo_text = "; ".join(todo)
+        return f"{what} {todo_text[0].upper()}{todo_text[1:]}."
+
+
+class FolderLockedError(RunFolderError):
+    """Another process (or another run in this one) holds the folder's lock."""
+
+
+class DamagedFileError(RunFolderError):
+    """A JSON-lines file has a damaged row that is not a torn last line."""
+
+
+# -- reading rows -------------------------------------------------------------------------
+def read_jsonl(path: Path, *, strict: bool = True) -> list[dict[str, Any]]:
+    """The rows of a JSON-lines file; a missing file has none.
+
+    Only a last line cut short by a crash (no newline after it) is dropped. A damaged row
+    anywhere else raises :class:`DamagedFileError` naming the file and the row; with
+    ``strict=False`` (for views) damaged rows are skipped and the rest are kept.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return []
+    lines = data.split(b"\n")
+    torn = lines.pop()  # b"" when the file ends with a newline, else the last line
+    rows = []
+    for number, line in enumerate(lines, 1):
+        row = _row(line)
+        if row is None:
+            if strict:
+                raise DamagedFileError(
+                    f"{path}: row {number} is damaged (Expected one JSON object per line. "
+                    f"Received: {line[:80]!r}). Rows after it cannot be trusted to follow "
+                    f"on; restore the file from a backup, or start afresh in another folder.")
+            continue
+        rows.append(row)
+    if torn:
+        row = _row(torn)
+        if row is not None:  # whole, only its newline missing
+            rows.append(row)
+    return rows
+
+
+def _row(line: bytes) -> dict | None:
+    try:
+        row = json.loads(line.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return row if isinstance(row, dict) else None
+
+
+# -- writing files --------------------------------------------------------------------------
 def atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # per process
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def save_model(model, path: Path) -> None:
     """Write ``model`` to ``path`` atomically (a crash never leaves a half-written file)."""
     path = Path(path)
-    tmp = path.with_name(f".{path.stem}.tmp.keras")
-    model.save(tmp)
-    os.replace(tmp, path)
-
-
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """Rows of a JSON-lines file, skipping a last line cut short by a crash."""
-    rows = []
-    if not Path(path).exists():
-        return rows
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            break
-    return rows
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.keras")
+    try:
+        model.save(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 class RunFolder:
@@ -50,8 +142,12 @@ class RunFolder:
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
-        self.path.mkdir(parents=True, exist_ok=True)
         self._batches = None
+        self.lock = FolderLock(self.path)
+        self.written: tuple | None = None  # signature() after this run's last write
+
+    def create(self) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
 
     def write_config(self, spec, config, dataset, **extra) -> None:
         from genwidgets import __version__
@@ -69,31 +165,23 @@ class RunFolder:
             doc["tokenizer"] = dataset.tokenizer.to_dict()
         atomic_write_text(self.path / "config.json", json.dumps(doc, indent=2))
 
-    def reset(self) -> None:
-        """Start afresh: no rows, no checkpoints of an earlier run in this folder."""
-        import shutil
-
+    def write_rows(self, name: str, rows: list[dict[str, Any]]) -> None:
+        """Make a JSON-lines file hold exactly ``rows`` (a resume drops those after its
+        checkpoint), atomically."""
         self.close()
-        for name in ("batches.jsonl", "history.jsonl"):
-            (self.path / name).unlink(missing_ok=True)
-        shutil.rmtree(self.path / "checkpoints", ignore_errors=True)
-
-    def truncate(self, name: str, n: int) -> list[dict[str, Any]]:
-        """Keep the first ``n`` rows of a JSON-lines file (a resume drops later ones)."""
-        self.close()
-        path = self.path / name
-        rows = read_jsonl(path)[:n]
-        atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in rows))
-        return rows
+        atomic_write_text(self.path / name, "".join(json.dumps(r) + "\n" for r in rows))
 
     def copy_model(self, source: Path) -> Path:
         """Make ``model.keras`` a copy of ``source`` (a checkpoint's), atomically."""
         import shutil
 
         path = self.path / "model.keras"
-        tmp = path.with_name(".model.tmp.keras")
-        shutil.copyfile(source, tmp)
-        os.replace(tmp, path)
+        tmp = path.with_name(f".model.{os.getpid()}.tmp.keras")
+        try:
+            shutil.copyfile(source, tmp)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
         return path
 
     def append_batches(self, rows: list[dict]) -> None:
@@ -118,6 +206,23 @@ class RunFolder:
             self._batches.close()
             self._batches = None
 
+    def mark_written(self) -> None:
+        """Remember the files as this run left them (see :meth:`check_unchanged`)."""
+        from genwidgets.training.ownership import signature
+
+        self.close()
+        self.written = signature(self.path)
+
+    def check_unchanged(self) -> None:
+        """Refuse to go on writing when someone else wrote here since this run did."""
+        from genwidgets.training.ownership import signature
+
+        if self.written is not None and signature(self.path) != self.written:
+            raise RunFolderError(
+                f"{self.path} changed since this run last wrote it (another run or process "
+                f"wrote there). Expected the files as this run left them. To go on from the "
+                f"folder's latest checkpoint, make a new run: Run.from_folder("
+                f"{str(self.path)!r}).")
 
 @dataclasses.dataclass
 class RunRecord:
@@ -138,10 +243,11 @@ class RunRecord:
         return self.path.name
 
     def batches(self) -> list[dict[str, Any]]:
-        return read_jsonl(self.path / "batches.jsonl")
+        """The batch rows that read (a view skips a damaged row; a resume refuses it)."""
+        return read_jsonl(self.path / "batches.jsonl", strict=False)
 
     def epoch_rows(self) -> list[dict[str, Any]]:
-        return read_jsonl(self.path / "history.jsonl")
+        return read_jsonl(self.path / "history.jsonl", strict=False)
 
 
 def read_run(path: str | os.PathLike) -> RunRecord:
@@ -157,11 +263,15 @@ def read_run(path: str | os.PathLike) -> RunRecord:
                         f"({type(exc).__name__}: {exc}). Expected a run folder written by "
                         f"genwidgets (Run(out=...) or `genwidgets train --out`).")
         return record
-    epochs = record.epoch_rows()
-    if epochs:
-        last = epochs[-1]
-        record.epochs, record.steps = int(last["epoch"]), int(last["step"])
-        record.final = {k: v for k, v in last.items() if k not in LOSS_SKIP}
+    try:
+        epochs = record.epoch_rows()
+        if epochs:
+            last = epochs[-1]
+            record.epochs, record.steps = int(last["epoch"]), int(last["step"])
+            record.final = {k: v for k, v in last.items() if k not in LOSS_SKIP}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        record.error = (f"{path / 'history.jsonl'} cannot be read ({type(exc).__name__}: "
+                        f"{exc}). Expected one JSON object with epoch and step per line.")
     return record
 
 

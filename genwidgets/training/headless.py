@@ -12,6 +12,11 @@ def train(spec, dataset, config=None, *, epochs: int, batch_size: int = 64, out=
     """Train to the end (Ctrl-C stops cleanly and keeps the model); return the finished run."""
     run = Run(spec, dataset, config, epochs=epochs, batch_size=batch_size, out=out,
               data_options=data_options, **kwargs)
+    return train_run(run, progress=progress)
+
+
+def train_run(run: Run, *, progress: bool = False) -> Run:
+    """Train ``run`` to the end, as :func:`train` does (Ctrl-C stops it cleanly)."""
     events = run.subscribe()
     bar = None
     if progress:

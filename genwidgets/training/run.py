@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from genwidgets.spec import Dataset, ModelSpec
+from genwidgets.training.checks import check_same_data, data_fingerprint, integer, seconds
 
 FLUSH_S = 0.1  # at most ~10 progress events a second
 _TRAINING: set[int] = set()  # ids of models a run is fitting right now
@@ -53,10 +54,13 @@ class Run:
                  epochs: int = 10, batch_size: int = 64, out: str | Path | None = None,
                  model: Any = None, callbacks=(), data_options: dict | None = None,
                  distribution: str = "auto", precision: str = "float32",
-                 seed: int | None = None, resume: bool = False,
+                 seed: int | None = None, resume: bool = False, overwrite: bool = False,
                  checkpoint_every_s: float = 30.0, checkpoint_mid_epoch_s: float = 600.0):
-        """``out=`` a folder for the run's files and checkpoints; ``resume=True`` picks up
-        that folder's latest checkpoint (weights, optimizer, step, history) if it has one.
+        """``out=`` a folder for the run's files and checkpoints: a new or empty one, unless
+        ``resume=True`` picks up that folder's latest checkpoint (weights, optimizer, step,
+        history; refused when it has none, or when its history or data do not match), or
+        ``overwrite=True`` replaces the run there (removing only genwidgets' own files).
+        A refused folder is left exactly as it was.
 
         Checkpoints are written at an epoch's end when ``checkpoint_every_s`` have passed
         since the last, within an epoch every ``checkpoint_mid_epoch_s``, and at stop and end.
@@ -66,14 +70,34 @@ class Run:
 
         registry = get_registry()
         self.spec = registry.model(spec) if isinstance(spec, str) else spec
+        epochs, batch_size = integer("epochs", epochs, 1), integer("batch_size", batch_size, 1)
+        if seed is not None:
+            seed = integer("seed", seed, 0, 2**32 - 1)
+        checkpoint_every_s = seconds("checkpoint_every_s", checkpoint_every_s)
+        checkpoint_mid_epoch_s = seconds("checkpoint_mid_epoch_s", checkpoint_mid_epoch_s)
+        if resume and overwrite:
+            raise ValueError("Expected resume=True or overwrite=True, not both. Received both.")
+        if resume and out is None:
+            raise ValueError("Expected out= the folder to resume. Received: resume=True, "
+                             "out=None")
+        folder = before = None
+        if out is not None:  # read only: nothing is written before every check passed
+            from genwidgets.training.folder import LOCK, RunFolder
+            from genwidgets.training.ownership import check_new, signature
+
+            folder = RunFolder(out)
+            if (folder.path / LOCK).exists():  # in use: say so before loading anything
+                folder.lock.acquire("use it")
+                folder.lock.release()
+            before = signature(folder.path)
+            if not resume:
+                check_new(folder.path, overwrite)
         if isinstance(dataset, str):
             dataset = registry.dataset(dataset).load(**(data_options or {}))
         self.dataset = dataset
         if config is None or isinstance(config, dict):
-            config = self.spec.config(**(config or {}))
+            config = self.spec.config_for(dataset.info.modality, **(config or {}))
         self.config = config
-        if epochs < 1:
-            raise ValueError(f"Expected epochs >= 1. Received: epochs={epochs}")
         if dataset.info.modality not in self.spec.modalities:
             raise ValueError(
                 f"Model {self.spec.name!r} takes {list(self.spec.modalities)} data. "
@@ -89,9 +113,14 @@ class Run:
         self.placement = Placement(distribution, precision)  # the devices and the dtypes
         self.placement.check_batch(self.batch_size)
         self.devices: list[str] = self.placement.devices
-        from genwidgets.training.checkpoint import find_checkpoint, initial_seed
+        from genwidgets.training.checkpoint import find_checkpoint, initial_seed, rows_to_resume
 
-        checkpoint = find_checkpoint(self, out) if resume and out is not None else None
+        fingerprint = data_fingerprint(dataset) if out is not None else None
+        checkpoint = rows = None
+        if resume:
+            checkpoint = find_checkpoint(self, folder.path)
+            check_same_data(folder.path, dataset, fingerprint)
+            rows = rows_to_resume(self, checkpoint, folder.path)
         self.seed = initial_seed(seed, checkpoint, self.placement.process_count)
         with self.placement.scope():  # thread-local: entered again on the worker to fit
             if checkpoint is not None:
@@ -110,21 +139,33 @@ class Run:
         self.history: list[dict] = []  # every batch: step, epoch, t and each loss part
         self.epoch_history: list[dict] = []
         self._epochs_done = 0
-        self.folder = None
-        if out is not None:
-            from genwidgets.training.folder import RunFolder
+        self.folder = folder
+        if folder is not None:  # every check passed: write, holding the folder's lock
+            from genwidgets.training.folder import RunFolderError
+            from genwidgets.training.ownership import check_new, remove_own_files, signature
 
-            self.folder = RunFolder(out)
-            if checkpoint is not None:
-                from genwidgets.training.checkpoint import restore
+            folder.create()
+            folder.lock.acquire("write to it")
+            try:
+                if signature(folder.path) != before:
+                    raise RunFolderError(
+                        f"{folder.path} changed while this run read it (another run or "
+                        f"process wrote there). Nothing was changed by this run. Try again "
+                        f"once that one has ended.")
+                if checkpoint is not None:
+                    from genwidgets.training.checkpoint import restore
 
-                restore(self, checkpoint)
-            else:
-                self.folder.reset()
-            self.folder.write_config(self.spec, config, dataset, epochs=self.epochs,
-                                     batch_size=self.batch_size,
-                                     data_options=data_options or {}, seed=self.seed,
-                                     distribution=distribution, precision=precision)
+                    restore(self, checkpoint, *rows)
+                elif not check_new(folder.path, overwrite).empty:
+                    remove_own_files(folder.path)  # overwrite=True: only genwidgets' files
+                folder.write_config(self.spec, config, dataset, epochs=self.epochs,
+                                    batch_size=self.batch_size,
+                                    data_options=data_options or {}, seed=self.seed,
+                                    distribution=distribution, precision=precision,
+                                    data_fingerprint=fingerprint)
+                folder.mark_written()
+            finally:
+                folder.lock.release()
         self.state = "idle"
         self.message = (f"resumed at step {self.steps}" if checkpoint is not None else "ready")
         if self.notes:
@@ -186,6 +227,15 @@ class Run:
                     f"it; a second start would train the same model twice at once.")
             if id(self.model) in _TRAINING:
                 raise RunError("Another run is training this model right now; stop it first.")
+            if epochs is not None:
+                epochs = integer("epochs", epochs, 1)
+            if self.folder is not None:  # held until the worker ends
+                self.folder.lock.acquire("train")
+                try:
+                    self.folder.check_unchanged()
+                except BaseException:
+                    self.folder.lock.release()
+                    raise
             _TRAINING.add(id(self.model))
             self._stop.clear()
             self._pause.clear()
@@ -203,7 +253,13 @@ class Run:
                                             name="genwidgets-run", daemon=True)
             self._serving = True
             self._set_state("compiling", "compiling...")
-            self._thread.start()
+            try:
+                self._thread.start()
+            except BaseException:
+                _TRAINING.discard(id(self.model))
+                if self.folder is not None:
+                    self.folder.lock.release()
+                raise
         return self
 
     def pause(self) -> None:
@@ -220,9 +276,7 @@ class Run:
 
     def step(self, n: int = 1) -> None:
         """Train exactly ``n`` batches, then pause (starts the run if it is idle)."""
-        if n < 1:
-            raise ValueError(f"Expected n >= 1 steps. Received: n={n}")
-        self._steps_left = int(n)
+        self._steps_left = integer("n", n, 1)
         if self.alive:
             self._pause.clear()
             self._notify()
@@ -354,7 +408,10 @@ class Run:
             self.error, self.traceback = exc, traceback.format_exc()
             outcome = "failed"
         if self.folder is not None:
-            self.folder.close()
+            try:
+                self.folder.mark_written()
+            finally:
+                self.folder.lock.release()
         _TRAINING.discard(id(self.model))
         if outcome == "failed":
             msg = f"failed: {type(self.error).__name__}: {self.error}"
@@ -420,8 +477,18 @@ class Run:
         if self.folder is None:
             raise RunError("This run has no folder to write checkpoints to. Pass out=...")
         t0 = time.monotonic()
-        self._flush(force=True)  # every batch row up to this step is on disk first
-        path = write_checkpoint(self.folder.path, self.model, state_of(self, reason))
+        lock = self.folder.lock
+        first = not lock.held  # an idle run's own checkpoint (the worker holds the lock)
+        lock.acquire("write a checkpoint")
+        try:
+            if first:
+                self.folder.check_unchanged()
+            self._flush(force=True)  # every batch row up to this step is on disk first
+            path = write_checkpoint(self.folder.path, self.model, state_of(self, reason))
+            if first:
+                self.folder.mark_written()
+        finally:
+            lock.release()
         self._last_checkpoint_t = time.monotonic()
         self.last_checkpoint = {"step": self.steps, "path": str(path), "reason": reason,
                                 "seconds": self._last_checkpoint_t - t0}

@@ -37,10 +37,11 @@ def field_widget(name: str, tp, default) -> W.Widget:
 
 
 class ConfigForm(W.VBox):
-    def __init__(self, spec):
-        self.spec = spec
+    def __init__(self, spec, modality: str | None = None):
+        self.spec, self.modality = spec, modality
         types = field_types(spec.Config)
-        defaults = dataclasses.asdict(spec.config())
+        defaults = (spec.defaults_for(modality) if modality
+                    else dataclasses.asdict(spec.config()))
         self.fields = {name: field_widget(name, tp, defaults[name]) for name, tp in types.items()}
         for name, widget in self.fields.items():
             widget.add_class(f"gw-field-{name}")

@@ -105,7 +105,8 @@ def kl_bars_html(kl: list[float], height: int = 28) -> str:
 
 
 def health_html(report: dict, variational: bool) -> str:
-    """The health line: active units k/d, the KL (per dimension as bars), a warning in red."""
+    """The health line: active units k/d, the KL (per dimension as bars), a warning in red
+    (only what the figures beside it say: see ``genwidgets.latent.health``), a note."""
     k, d = report["active_units"], report["latent_dim"]
     parts = [f"active units <b>{k}/{d}</b>"]
     kl = report["kl_per_dim"]
@@ -114,7 +115,9 @@ def health_html(report: dict, variational: bool) -> str:
                      f"{kl_bars_html(kl)}")
     elif variational:
         parts.append("KL per dimension: the model offers no posterior(x)")
-    warning = report["warning"]
+    warning, note = report["warning"], report.get("note")
+    if note:
+        parts.append(f'<i class="gw-health-note">{html.escape(note)}</i>')
     line = " · ".join(parts)
     if warning:
         line += (f'<div class="gw-health-warning" style="color:#b71c1c;background:#ffebee;'

@@ -13,7 +13,8 @@ timeline slider replays the map at each saved epoch, in the same basis: the basi
 fitted once, on the latest snapshot when the map is built (the live encoding when there is
 none), so the points of every epoch line up. A health line under the map says how many
 latent units are active, the KL per dimension (a bar each) and warns of posterior collapse,
-for the epoch shown.
+for the epoch shown, when those figures say so (never for a model that has not trained, nor
+at epoch 0, the map before training).
 """
 
 from __future__ import annotations
@@ -229,6 +230,9 @@ class LatentMap(W.VBox):
     # -- drawing --------------------------------------------------------------------
     def _encode(self) -> None:
         """Encode the data with the model as it is now and use that (epoch None)."""
+        from genwidgets.latent.health import trained
+
+        self._live_trained = trained(self.source)  # asked first: steps may come meanwhile
         idx, z = self.source.encode_dataset(max_items=self.max_items, seed=self.seed)
         idx = np.asarray(idx)
         posterior = self.source.posterior(np.asarray(self.source.dataset.x)[idx])
@@ -288,7 +292,11 @@ class LatentMap(W.VBox):
     def _show_health(self) -> None:
         from genwidgets.latent.health import posterior_health
 
-        report = posterior_health(self.z, self.log_var, variational=self.variational)
+        # the figures' own model: epoch 0 is before training, a later one after some
+        learnt = self._live_trained if self.epoch is None else self.epoch > 0
+        report = posterior_health(self.z, self.log_var, variational=self.variational,
+                                  trained=learnt)
+        self.health_report = report  # what linked views (a TextPath) may say of collapse
         self.health.value = health_html(report, self.variational)
 
     def _update_timeline(self) -> None:

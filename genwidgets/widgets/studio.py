@@ -1,12 +1,15 @@
 """``Studio``: the whole tool in tabs: Data & Model, Train, Explore, Plugins.
 
-Data & Model picks a model plugin and a dataset and shows the model's settings form
-(generated from its ``Config``); "Create run" makes a :class:`~genwidgets.training.Run`
-writing to the runs folder. Train holds its ``TrainPanel``. Explore is built when first
-opened (each Plotly figure costs the page ~5 MB of JavaScript) and rebuilt for a new run:
-the latent map with a path view, and samples, as far as the model's capabilities go. It
-can also show a saved run, picked by name from the runs folder (never a typed path; the
-model loads with ``safe_mode=True``).
+Data & Model picks a model plugin and a dataset, with the data fields that dataset's
+options call for (:class:`~genwidgets.widgets.data_fields.DataFields`: a ``.txt`` upload or
+a path, mode, tokens), and shows the model's settings form (generated from its
+``Config``); "Create run" makes a :class:`~genwidgets.training.Run` writing to the runs
+folder (an uploaded file is kept in it as ``data.txt``, which its ``data_options`` name).
+Train holds its ``TrainPanel``. Explore is built when first opened (each Plotly figure
+costs the page ~5 MB of JavaScript) and rebuilt for a new run: the latent map with a path
+view, and samples, as far as the model's capabilities go. It can also show a saved run,
+picked by name from the runs folder (never a typed path; the model loads with
+``safe_mode=True``).
 
 ``app=True`` is the standalone app's mode (``genwidgets studio``): a run of the chosen
 model and data is made at once, so the Train tab opens ready to train.
@@ -27,6 +30,7 @@ from pathlib import Path
 import ipywidgets as W
 
 from genwidgets.widgets.config_form import ConfigForm
+from genwidgets.widgets.data_fields import UPLOAD_COPY, DataFields
 
 TABS = ("Data & Model", "Train", "Explore", "Plugins")
 CURRENT = "current run"
@@ -35,7 +39,8 @@ _RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 def saved_runs(runs: str | os.PathLike) -> list[str]:
     """Names of the saved runs directly inside ``runs`` (``config.json``, ``model.keras``,
-    data from a dataset without options such as a file path), newest first."""
+    data that can be loaded again: plain options, and a ``path`` only to a data file in the
+    run's own folder, the copy of an upload), newest first."""
     root = Path(runs)
     if not root.is_dir():
         return []
@@ -61,7 +66,20 @@ def _plain_data(folder: Path) -> bool:
         doc = json.loads((folder / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return isinstance(doc, dict) and "model" in doc and not doc.get("data_options")
+    if not isinstance(doc, dict) or "model" not in doc:
+        return False
+    options = doc.get("data_options") or {}
+    if not isinstance(options, dict) or not all(
+            isinstance(v, (str, int, float, bool)) or v is None for v in options.values()):
+        return False  # e.g. texts=[...]: not what a run folder of the Studio records
+    path = options.get("path")  # data read from a file: only the copy the run folder keeps
+    if path is None:
+        return True
+    try:
+        inside = Path(path).resolve().parent == folder.resolve()
+    except (OSError, ValueError, TypeError):
+        return False
+    return inside and Path(path).is_file()
 
 
 def discard_untrained(run) -> bool:
@@ -70,14 +88,16 @@ def discard_untrained(run) -> bool:
     folder = getattr(run, "folder", None)
     if folder is None or run.history or run.alive or not folder.path.is_dir():
         return False
-    if {p.name for p in folder.path.iterdir()} - {"config.json"}:
+    from genwidgets.training.folder import BOOKKEEPING  # the lock a run leaves
+
+    if {p.name for p in folder.path.iterdir()} - {"config.json", UPLOAD_COPY, *BOOKKEEPING}:
         return False
     shutil.rmtree(folder.path, ignore_errors=True)
     return True
 
 
 class Studio(W.VBox):
-    def __init__(self, model: str = "vae", data: str = "digits", *, runs: str | Path = "runs",
+    def __init__(self, model: str = "vae", data: str | None = None, *, runs: str | Path = "runs",
                  epochs: int = 20, batch_size: int = 64, registry=None, app: bool = False):
         from genwidgets.plugins import get_registry
         from genwidgets.widgets.plugin_browser import PluginBrowser
@@ -89,6 +109,10 @@ class Studio(W.VBox):
         self._explored = None  # the run (or saved run's name) the Explore tab shows
         self.model_choice = W.Dropdown(options=sorted(self.registry.models),
                                        value=self.registry.model(model).name, description="model")
+        if data is None:  # digits for a model that takes images, sentences for a text model
+            from genwidgets.data.builtin import default_dataset
+
+            data = default_dataset(self.registry.model(model).modalities)
         self.data_choice = W.Dropdown(options=sorted(self.registry.datasets),
                                       value=self.registry.dataset(data).name, description="data")
         self.epochs = W.BoundedIntText(value=epochs, min=1, max=100_000, description="epochs")
@@ -101,16 +125,20 @@ class Studio(W.VBox):
         self.precision = W.Dropdown(options=PRECISIONS, value="float32",
                                     description="precision")
         self.create_button = W.Button(description="Create run", icon="plus",
-                                      button_style="primary")
+                                      button_style="primary",
+                                      layout=W.Layout(flex="0 0 auto"))  # beside an error
         self.create_button.add_class("gw-create-run")
         self.create_button.on_click(lambda _: self.create_run())
         self.message = W.HTML()
         self.message.add_class("gw-studio-message")
-        self.form = ConfigForm(self.registry.model(self.model_choice.value))
+        self.form = ConfigForm(self.registry.model(self.model_choice.value), self._modality())
         self.form_box = W.VBox([self.form])
+        self.data_fields = DataFields(self.registry, self.data_choice.value, paths=not app)
+        self.data_choice.observe(lambda change: self.data_fields.show(change["new"]), "value")
+        self.data_choice.observe(self._on_data, "value")  # text data: the text defaults
         self.model_choice.observe(lambda _: self._new_form(), "value")
         setup = W.VBox([
-            W.HBox([self.model_choice, self.data_choice]),
+            W.HBox([self.model_choice, self.data_choice]), self.data_fields,
             W.HBox([self.epochs, self.batch_size]),
             W.HBox([self.distribution, self.precision]),
             W.HTML("<b>settings</b>"), self.form_box,
@@ -136,8 +164,15 @@ class Studio(W.VBox):
             self.create_run()  # the defaults, ready to train
             atexit.register(lambda: self.run is not None and discard_untrained(self.run))
 
+    def _modality(self) -> str:
+        return self.registry.dataset(self.data_choice.value).modality
+
+    def _on_data(self, change) -> None:
+        if self.registry.dataset(change["old"]).modality != self._modality():
+            self._new_form()
+
     def _new_form(self) -> None:
-        self.form = ConfigForm(self.registry.model(self.model_choice.value))
+        self.form = ConfigForm(self.registry.model(self.model_choice.value), self._modality())
         self.form_box.children = [self.form]
 
     def create_run(self):
@@ -153,15 +188,19 @@ class Studio(W.VBox):
                 raise ValueError(f"Model {spec.name!r} takes {list(spec.modalities)} data. "
                                  f"Received: {data_spec.modality} data {data_spec.name!r}. "
                                  f"Pick another dataset or model.")
-            dataset = data_spec.load()
+            dataset, data_options, upload = self.data_fields.load(data_spec)
             if self.run is not None and self.run.alive:
                 raise RuntimeError("The current run is training; stop it before creating "
                                    "another.")
             out = self.runs / (f"{spec.name}-{dataset.info.name}-"
                                f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}")
-            run = Run(spec, dataset, config, epochs=self.epochs.value,
-                      batch_size=self.batch_size.value, out=out,
-                      distribution=self.distribution.value, precision=self.precision.value)
+            if upload is not None:  # a copy in the run's folder: the run says its data
+                data_options["path"] = str((out / UPLOAD_COPY).resolve())
+            run = self._make_run(Run, upload, spec, dataset, config, epochs=self.epochs.value,
+                                 batch_size=self.batch_size.value, out=out,
+                                 data_options=data_options,
+                                 distribution=self.distribution.value,
+                                 precision=self.precision.value)
             if "encode" in spec.capabilities:  # the Explore tab's timeline replays these
                 from genwidgets.latent import LatentSnapshots
 
@@ -177,8 +216,26 @@ class Studio(W.VBox):
         self.run = run
         self.panel = TrainPanel(run)
         self.train_box.children = [self.panel]
-        self.message.value = f"run created: <code>{html.escape(str(out))}</code>"
+        made_from = f" from {html.escape(upload[0])}" if upload is not None else ""
+        self.message.value = f"run created{made_from}: <code>{html.escape(str(out))}</code>"
         self.tabs.selected_index = TABS.index("Train")
+        return run
+
+    @staticmethod
+    def _make_run(make, upload, *args, out: Path, **kwargs):
+        """``make(*args, out=out, **kwargs)`` (a run takes a new folder); then an upload's
+        bytes go into it as ``data.txt``, the file its data_options name. If they cannot,
+        the new folder goes again."""
+        run = make(*args, out=out, **kwargs)
+        if upload is not None:
+            tmp = out / f".{UPLOAD_COPY}.{os.getpid()}.tmp"
+            try:
+                tmp.write_bytes(upload[1])
+                os.replace(tmp, out / UPLOAD_COPY)
+            except BaseException:
+                if not run.history:  # ours, new and untrained
+                    shutil.rmtree(out, ignore_errors=True)
+                raise
         return run
 
     def list_saved(self) -> list[str]:

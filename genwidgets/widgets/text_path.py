@@ -2,7 +2,9 @@
 
 Type the two sentences (or pick A and B on a linked :class:`LatentMap`); the path is
 decoded in one batched call, one line per step, and what changed from the line before
-is highlighted with ``<mark>`` (a word-level or character-level ``difflib`` diff).
+is highlighted with ``<mark>`` (a word-level or character-level ``difflib`` diff), with
+the number of word edits from the line before. Beside A and B: whether each decodes back
+to itself (the sentence as the tokenizer reads it). Long lines wrap inside the panel.
 """
 
 from __future__ import annotations
@@ -20,6 +22,28 @@ from genwidgets.widgets.samples import as_source, check_modality, error_html, gu
 
 DIFF_UNITS = ("words", "characters")
 _WORDS = re.compile(r"\s+|[^\s]+")
+
+
+def word_edits(previous: str, current: str) -> int:
+    """Words replaced, inserted or deleted from ``previous`` to ``current`` (a word diff)."""
+    old, new = previous.split(), current.split()
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    return sum(max(i2 - i1, j2 - j1) for op, i1, i2, j1, j2 in matcher.get_opcodes()
+               if op != "equal")
+
+
+def endpoint_html(name: str, sentence: str | None, decoded: str) -> str:
+    """Does endpoint ``name`` (the sentence it is, None for a spot of the map) decode to
+    itself? ``data-exact``: 1, 0, or empty for a spot."""
+    wrap = "white-space:normal;overflow-wrap:anywhere"
+    if sentence is None:
+        return (f'<span class="gw-end-mark" data-exact="" style="color:#666;{wrap}">{name} '
+                f"is a spot of the map, not a sentence</span>")
+    if decoded == sentence:
+        return (f'<span class="gw-end-mark" data-exact="1" style="color:#2e7d32;{wrap}">'
+                f"✓ {name} decodes to itself</span>")
+    return (f'<span class="gw-end-mark" data-exact="0" style="color:#c62828;{wrap}">✗ {name} '
+            f"decodes to: <code>{html.escape(decoded) or '(nothing)'}</code></span>")
 
 
 def diff_html(previous: str | None, current: str, by: str = "words") -> str:
@@ -71,14 +95,18 @@ class TextPath(W.VBox):
                                        tooltips=["mark changed words", "mark changed characters"],
                                        style={"button_width": "90px"})
         self.lines_view, self.note, self.error = W.HTML(), W.HTML(), W.HTML()
+        end = dict(layout=W.Layout(flex="1 1 auto", min_width="0", max_width="560px"))
+        self.end_a, self.end_b = W.HTML(**end), W.HTML(**end)
         for widget, name in [(self.sentence_a, "a"), (self.sentence_b, "b"), (self.go, "go"),
                              (self.steps, "steps"), (self.mode, "mode"),
                              (self.diff_by, "diff-by"), (self.lines_view, "lines"),
-                             (self.note, "note"), (self.error, "error")]:
+                             (self.note, "note"), (self.error, "error"),
+                             (self.end_a, "end-a"), (self.end_b, "end-b")]:
             widget.add_class(f"gw-text-path-{name}")
         self.a = self.b = None
         self.zs, self.lines = None, None
         self._input_notes: list[str] = []  # what became of the typed sentences
+        self._sentences: list[str | None] = [None, None]  # what A and B are, read as tokens
         self.latent_map = latent_map
         self._quiet = False  # set while the map fills the boxes: keep its exact vectors
         for box_widget in (self.sentence_a, self.sentence_b):
@@ -87,7 +115,10 @@ class TextPath(W.VBox):
         self.steps.observe(lambda _: self.refresh(), "value")
         self.mode.observe(lambda _: self.refresh(), "value")
         self.diff_by.observe(lambda _: self._show(), "value")
-        super().__init__([self.sentence_a, self.sentence_b,
+        ends = [W.HBox([box_widget, mark], layout=W.Layout(align_items="center"))
+                for box_widget, mark in ((self.sentence_a, self.end_a),
+                                         (self.sentence_b, self.end_b))]
+        super().__init__([*ends,
                           W.HBox([self.go, self.steps, self.mode, self.diff_by]),
                           self.lines_view, self.note, self.error])
         self.add_class("gw-text-path")
@@ -108,11 +139,12 @@ class TextPath(W.VBox):
         tokenizer, seq_len = self.source.tokenizer, self.source.info.seq_len
         z = np.asarray(self.source.encode(tokenizer.encode(texts, seq_len)))
         self.a, self.b = z[0], z[1]
+        self._sentences = self._as_read(texts)
         notes = self._input_notes = []
         for name, text in zip("AB", texts):
             if len(text) > seq_len - 1:
                 notes.append(f"{name} was cut to its first {seq_len - 1} characters")
-            unknown = sorted({c for c in text[:seq_len - 1]} - set(tokenizer.vocab))
+            unknown = tokenizer.unknown(text, seq_len)
             if unknown:
                 notes.append(f"{name} has characters the model never saw, read as "
                              f"{UNKNOWN_CHAR}: {' '.join(unknown)}")
@@ -123,11 +155,13 @@ class TextPath(W.VBox):
         d = self.source.latent_dim
         self.a, self.b = check_endpoint("a", a, d), check_endpoint("b", b, d)
         picks = (getattr(self.latent_map, "a", None), getattr(self.latent_map, "b", None))
-        texts = []
+        texts, sentences = [], []
         for pick, z in zip(picks, (self.a, self.b)):
             same = pick is not None and pick.index is not None and np.array_equal(pick.z, z)
             texts.append(self.source.items(np.array([pick.index]))[0] if same
                          else self.source.decode(z[None])[0])
+            sentences.append(texts[-1] if same else None)  # a spot of space is no sentence
+        self._sentences = sentences
         self._quiet = True
         try:
             self.sentence_a.value, self.sentence_b.value = texts
@@ -153,12 +187,32 @@ class TextPath(W.VBox):
         plural = "s" if distinct != 1 else ""
         notes = [*self._input_notes, f"{distinct} different sentence{plural} in {len(lines)} steps"]
         if distinct == 1 and len(lines) > 2:
-            notes.append("every point of this path decodes to the same sentence: the "
-                         "posterior may have collapsed (KL near 0)")
+            notes.append(f"every point of this path decodes to the same sentence{self._why()}")
         self.note.value = "<br>".join(f"<i>{html.escape(n)}</i>" for n in notes)
+        for mark, name, sentence, line in ((self.end_a, "A", self._sentences[0], lines[0]),
+                                           (self.end_b, "B", self._sentences[1], lines[-1])):
+            mark.value = endpoint_html(name, sentence, line)
         self._show()
         if self.latent_map is not None:
             self.latent_map.show_path(zs)
+
+    def _as_read(self, texts: list[str]) -> list[str]:
+        """The sentences as the model can give them back: encoded, then decoded (cut to
+        the sequence length, unknown characters shown as such)."""
+        tokenizer = self.source.tokenizer
+        return list(tokenizer.decode(tokenizer.encode(list(texts), self.source.info.seq_len)))
+
+    def _why(self) -> str:
+        """Why a path may decode one sentence, as far as the figures say: an untrained
+        model, or the linked map's health line warning of collapse; else nothing."""
+        from genwidgets.latent.health import trained
+
+        if trained(self.source) is False:
+            return ": the model has not trained yet"
+        report = getattr(self.latent_map, "health_report", None)
+        if report and report.get("warning"):
+            return ": the health line under the map warns of posterior collapse"
+        return ""
 
     def _show(self) -> None:
         if self.lines is None:
@@ -167,10 +221,20 @@ class TextPath(W.VBox):
         for k, line in enumerate(self.lines):
             same = line == previous
             end = {0: "A", n - 1: "B"}.get(k, "")
-            style = " style='color:#999'" if same else ""
+            style = "color:#999;" if same else ""
+            edits = ""
+            if previous is not None:
+                n_edits = word_edits(previous, line)
+                edits = (f' <span class="gw-path-edits" data-edits="{n_edits}" '
+                         f"style='color:#777;font-size:90%'>· {n_edits} word "
+                         f"edit{'s' if n_edits != 1 else ''}</span>")
             items.append(
-                f'<li class="gw-path-line" data-step="{k}" data-changed="{int(not same)}"'
-                f"{style}><code>{diff_html(previous, line, self.diff_by.value) or '&nbsp;'}"
-                f"</code>{f' <b>{end}</b>' if end else ''}</li>")
+                f'<li class="gw-path-line" data-step="{k}" data-changed="{int(not same)}" '
+                f'style="{style}overflow-wrap:anywhere">'
+                f'<code style="white-space:pre-wrap;overflow-wrap:anywhere">'
+                f"{diff_html(previous, line, self.diff_by.value) or '&nbsp;'}"
+                f"</code>{f' <b>{end}</b>' if end else ''}{edits}</li>")
             previous = line
-        self.lines_view.value = f'<ol class="gw-text-path-list">{"".join(items)}</ol>'
+        self.lines_view.value = (f'<ol class="gw-text-path-list" style="margin:4px 0;'
+                                 f'max-width:100%;white-space:normal;overflow-wrap:anywhere">'
+                                 f'{"".join(items)}</ol>')

@@ -21,7 +21,8 @@ def text_nets(config, seq_len: int, vocab_size: int):
     from genwidgets.text_nets import bidirectional_gru, parallel_decoder, sentence_encoder
 
     d = config.latent_dim
-    encoder = sentence_encoder(seq_len, vocab_size, config.embed_dim, [d, d])
+    encoder = sentence_encoder(seq_len, vocab_size, config.embed_dim, [d, d],
+                               output_names=("mean", "log_var"))
     decoder = parallel_decoder(seq_len, vocab_size, d, config.embed_dim,
                                bidirectional_gru(config.rnn_units))
     return encoder, decoder
