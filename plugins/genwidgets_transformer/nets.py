@@ -31,8 +31,8 @@ def _posterior(config, pooled):
     return mean, log_var
 
 
-def text_nets(config, info: DataInfo):
-    """Encoder tokens -> (mean, log_var); decoder (shifted tokens, z) -> logits, causal."""
+def _encoded_tokens(config, info: DataInfo):
+    """The text encoder's input, its real-token mask and the blocks' normalised output."""
     seq_len, vocab, d = info.seq_len, info.vocab_size, config.d_model
     tokens = keras.Input((seq_len,), dtype="int32", name="tokens")
     real = ops.cast(ops.not_equal(tokens, PAD), "float32")
@@ -41,6 +41,13 @@ def text_nets(config, info: DataInfo):
     for block in _blocks(config, config.encoder_layers, False, "enc"):
         h = block(h, key_mask=real)
     h = layers.LayerNormalization(epsilon=1e-5, name="enc_norm")(h)
+    return tokens, real, h
+
+
+def text_nets(config, info: DataInfo):
+    """Encoder tokens -> (mean, log_var); decoder (shifted tokens, z) -> logits, causal."""
+    seq_len, vocab, d = info.seq_len, info.vocab_size, config.d_model
+    tokens, real, h = _encoded_tokens(config, info)
     weights = ops.expand_dims(real, -1)
     pooled = ops.sum(h * weights, axis=1) / ops.maximum(ops.sum(weights, axis=1), 1.0)
     encoder = keras.Model(tokens, _posterior(config, pooled), name="encoder")
@@ -63,13 +70,7 @@ def parallel_text_nets(config, info: DataInfo):
     from genwidgets.text_nets import parallel_decoder
 
     seq_len, vocab, d = info.seq_len, info.vocab_size, config.d_model
-    tokens = keras.Input((seq_len,), dtype="int32", name="tokens")
-    real = ops.cast(ops.not_equal(tokens, PAD), "float32")
-    h = layers.Embedding(vocab, d, name="enc_embedding")(tokens)
-    h = PositionEmbedding(seq_len, d, name="enc_positions")(h)
-    for block in _blocks(config, config.encoder_layers, False, "enc"):
-        h = block(h, key_mask=real)
-    h = layers.LayerNormalization(epsilon=1e-5, name="enc_norm")(h)
+    tokens, real, h = _encoded_tokens(config, info)
     h = layers.Dense(32, name="enc_per_position")(h) * ops.expand_dims(real, -1)
     encoder = keras.Model(tokens, _posterior(config, layers.Flatten()(h)), name="encoder")
 
