@@ -22,7 +22,7 @@ studio: setup
 
 # The same training headless: the AE on the digits from the command line.
 train: setup
-	$(BIN)/genwidgets train --model ae --data digits --epochs 20 --out runs/quickstart
+	$(BIN)/genwidgets train --model ae --data digits --epochs 20 --out runs/quickstart --overwrite  # its own run again
 	@echo "Run written to runs/quickstart (model.keras, config.json, history.jsonl)"
 
 # Debian's Chromium for the browser tests (Playwright drives /usr/bin/chromium).
