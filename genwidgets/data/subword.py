@@ -19,6 +19,7 @@ import numpy as np
 from genwidgets.data.tokens import (
     DEFAULT_SUBWORD_VOCAB,
     UNKNOWN_CHAR,
+    Tokenizer,
     check_encode_texts,
     check_ids,
     check_seq_len,
@@ -38,7 +39,7 @@ _FORM = ("Expected the JSON string of a Hugging Face tokenizers BPE model with a
          f"{SPECIAL_TOKENS} (from SubwordTokenizer.fit(texts).to_dict()['tokenizer'])")
 
 
-class SubwordTokenizer:
+class SubwordTokenizer(Tokenizer):
     """BPE pieces to token ids and back. ``vocab`` (the pieces by id) starts with the
     special tokens; build one with :meth:`fit` or :meth:`from_dict`."""
 
@@ -89,21 +90,8 @@ class SubwordTokenizer:
         tok.train_from_iterator(texts, trainer)
         return cls(tok.to_str())
 
-    @property
-    def vocab_size(self) -> int:
-        return len(self.vocab)
-
-    def __len__(self) -> int:
-        return len(self.vocab)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, SubwordTokenizer) and other._json == self._json
-
-    def __hash__(self) -> int:
-        return hash(self._json)
-
-    def __repr__(self) -> str:
-        return f"SubwordTokenizer(vocab_size={len(self.vocab)})"
+    def _key(self):
+        return self._json
 
     def token_ids(self, texts: str | Sequence[str]) -> list[list[int]]:
         """Each text's piece ids, whole (no EOS, no cut)."""

@@ -18,6 +18,7 @@ import numpy as np
 
 from genwidgets.data.tokens import (
     UNKNOWN_CHAR,
+    Tokenizer,
     check_encode_texts,
     check_ids,
     check_seq_len,
@@ -31,7 +32,7 @@ from genwidgets.spec import BOS, EOS, PAD, SPECIAL_TOKENS, UNK, DataInfo, Datase
 MODES = ("line", "sentence")
 
 
-class CharTokenizer:
+class CharTokenizer(Tokenizer):
     """Characters to token ids and back. ``vocab`` starts with the special tokens."""
 
     def __init__(self, vocab: Sequence[str]):
@@ -71,21 +72,8 @@ class CharTokenizer:
             chars = chars[:max_vocab - len(SPECIAL_TOKENS)]
         return cls(SPECIAL_TOKENS + tuple(chars))
 
-    @property
-    def vocab_size(self) -> int:
-        return len(self.vocab)
-
-    def __len__(self) -> int:
-        return len(self.vocab)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, CharTokenizer) and other.vocab == self.vocab
-
-    def __hash__(self) -> int:
-        return hash(self.vocab)
-
-    def __repr__(self) -> str:
-        return f"CharTokenizer(vocab_size={len(self.vocab)})"
+    def _key(self):
+        return self.vocab
 
     def token_ids(self, texts: str | Sequence[str]) -> list[list[int]]:
         """Each text's character ids, whole (no EOS, no cut)."""

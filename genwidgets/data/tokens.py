@@ -137,3 +137,29 @@ def tokenizer_from_dict(d: Mapping[str, Any]):
     raise DataError(
         f"Expected a tokenizer dict from to_dict() whose 'type' is one of {TOKENS}. "
         f"Received: {str(d)[:80]}")
+
+
+class Tokenizer:
+    """What every tokenizer shares: ``vocab`` (the special tokens first), its size, and
+    equality by ``_key()`` (what rebuilds it exactly)."""
+
+    vocab: tuple[str, ...]
+
+    def _key(self) -> Any:
+        raise NotImplementedError
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.vocab)
+
+    def __len__(self) -> int:
+        return len(self.vocab)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other._key() == self._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(vocab_size={len(self.vocab)})"

@@ -8,6 +8,8 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from genwidgets.text_nets import Positions
+
 PACKAGE = "genwidgets_transformer"
 
 
@@ -189,25 +191,9 @@ class CausalLocalMix(layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
-class PositionEmbedding(layers.Layer):
-    """Add a learned vector per position to a (batch, length, dim) sequence."""
-
-    def __init__(self, length: int, dim: int, **kwargs):
-        super().__init__(**kwargs)
-        self.length, self.dim = length, dim
-
-    def build(self, input_shape):
-        self.table = self.add_weight((self.length, self.dim), name="positions",
-                                     initializer=keras.initializers.RandomNormal(stddev=0.02))
-
-    def call(self, x):
-        return x + ops.cast(ops.expand_dims(self.table, 0), x.dtype)
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
-    def get_config(self):
-        return {**super().get_config(), "length": self.length, "dim": self.dim}
+class PositionEmbedding(Positions):
+    """Add a learned vector per position: ``genwidgets.text_nets.Positions`` under the name
+    the Transformer's saved models carry."""
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
