@@ -36,6 +36,10 @@ def _table(rows: list[dict], columns: Sequence[str]) -> str:
 def cmd_plugins(args) -> int:
     from genwidgets.plugins import get_registry
 
+    if args.reload and args.check is None:
+        raise ValueError("Expected --reload with --check (it reloads each checked model in a "
+                         "fresh process). Received: --reload alone. Run `genwidgets plugins "
+                         "--check --reload`.")
     registry = get_registry()
     if args.check is not None:
         def progress(result):
@@ -58,94 +62,166 @@ def cmd_plugins(args) -> int:
     return 0
 
 
-def _resume_options(args) -> dict:
-    """What a run folder's config.json says, for `genwidgets train --resume DIR`."""
+def _refuse_on_resume(folder, doc: dict, args, data_options: dict) -> None:
+    """What a resume cannot change (model, data, batch size): refused when given otherwise,
+    never silently ignored. Settings (``--set``) are checked by the Run: mutable ones apply."""
+    recorded = doc.get("data_options") or {}
+    asked = {"--model": (args.model, doc["model"]), "--data": (args.data, doc["data"]),
+             "--batch-size": (args.batch_size, doc.get("batch_size", 64))}
+    for key, value in data_options.items():
+        asked["--data-opt"] = (f"{key}={value}", f"{key}={recorded.get(key)}")
+        if recorded.get(key) != value:
+            break
+    for flag, (given, has) in asked.items():
+        if given is not None and given != has:
+            raise ValueError(
+                f"--resume {folder} {flag} {given}: the run was trained with {flag} {has}, "
+                f"and a resume goes on with the same one. Nothing was changed. Resume "
+                f"without {flag}, or start a new run in another folder (--out).")
+
+
+def _resume(args, registry):
+    """``(spec, dataset, run kwargs)`` for `genwidgets train --resume DIR`, from DIR's
+    config.json (checked) and what the command line may change."""
     from pathlib import Path
 
+    from genwidgets.config import data_options, parse_assignments
     from genwidgets.training.checkpoint import checkpoint_dirs, no_checkpoint_error
+    from genwidgets.training.resume import read_run_config
 
     folder = Path(args.resume)
     if args.overwrite:
         raise ValueError(f"Expected --resume DIR or --overwrite, not both. Received: --resume "
                          f"{folder} --overwrite. To replace that run: --out {folder} "
                          f"--overwrite.")
+    if args.out and Path(args.out) != folder:
+        raise ValueError(f"Expected --resume DIR alone (the run goes on in DIR). Received: "
+                         f"--resume {folder} --out {args.out}.")
     if not checkpoint_dirs(folder):  # refused before any data is loaded; nothing changes
         raise no_checkpoint_error(folder, cli=True)
-    try:
-        doc = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"Expected a run folder written by `genwidgets train --out`. "
-                         f"Received: --resume {str(folder)!r} ({type(exc).__name__}: {exc})")
-    return {"model": doc["model"], "data": doc["data"], "config": doc.get("config") or {},
-            "data_options": doc.get("data_options") or {},
-            "epochs": doc.get("epochs", 10) if args.epochs is None else args.epochs,
-            "batch_size": doc.get("batch_size", args.batch_size),
-            "distribution": doc.get("distribution", args.distribution),
-            "precision": doc.get("precision", args.precision), "seed": doc.get("seed"),
-            "out": str(folder), "resume": True}
+    doc = read_run_config(folder)
+    data_spec = registry.dataset(doc["data"])
+    recorded = data_options(data_spec, doc.get("data_options"))  # "200" of old runs: 200
+    given = data_options(data_spec, parse_assignments(args.data_opt))
+    _refuse_on_resume(folder, {**doc, "data_options": recorded}, args, given)
+    spec = registry.model(doc["model"])
+    dataset = data_spec.load(**recorded)
+    kwargs = {"epochs": doc.get("epochs", 10) if args.epochs is None else args.epochs,
+              "batch_size": doc.get("batch_size", 64),
+              "distribution": args.distribution or doc.get("distribution", "auto"),
+              "precision": args.precision or doc.get("precision", "float32"),
+              "seed": doc.get("seed"), "data_options": recorded, "resume": True,
+              "config": parse_assignments(args.set) or None}
+    args.out = str(folder)
+    return spec, dataset, kwargs
+
+
+def _new(args, registry):
+    """``(spec, dataset, run kwargs)`` for `genwidgets train --out DIR`."""
+    from genwidgets.config import data_options, parse_assignments
+    from genwidgets.training.ownership import check_new
+
+    if not args.out:
+        raise ValueError("Expected --out DIR for a new run, or --resume DIR. Received "
+                         "neither.")
+    check_new(args.out, args.overwrite)  # before any data is loaded (Run checks again)
+    spec = registry.model(args.model or "ae")
+    settings = parse_assignments(args.set)
+    spec.config(**settings)  # a bad setting is told before any data is loaded
+    if args.data is None:
+        from genwidgets.data.builtin import default_dataset
+
+        args.data = default_dataset(spec.modalities)
+    data_spec = registry.dataset(args.data)
+    options = data_options(data_spec, parse_assignments(args.data_opt))  # typed, as kept
+    dataset = data_spec.load(**options)
+    kwargs = {"epochs": 10 if args.epochs is None else args.epochs,
+              "batch_size": 64 if args.batch_size is None else args.batch_size,
+              "distribution": args.distribution or "auto",
+              "precision": args.precision or "float32", "data_options": options,
+              "overwrite": args.overwrite,
+              "config": spec.config_for(dataset.info.modality, **settings)}
+    return spec, dataset, kwargs
 
 
 def cmd_train(args) -> int:
-    from genwidgets.config import parse_assignments
     from genwidgets.plugins import get_registry
     from genwidgets.training import Run
     from genwidgets.training.headless import train_run
 
     registry = get_registry()
+    spec, dataset, kwargs = (_resume if args.resume else _new)(args, registry)
+    config = kwargs.pop("config")
+    run = Run(spec, dataset, config, out=args.out, checkpoint_every_s=args.checkpoint_every,
+              **kwargs)
+    if run.already_finished:  # nothing was written
+        print(f"genwidgets train: {args.out}: {run.message.replace('epochs=', '--epochs ')}.",
+              file=sys.stderr)
+        return 0
     if args.resume:
-        o = _resume_options(args)
-        args.out = o["out"]
-        spec = registry.model(o["model"])
-        config, data_options = spec.config(**o["config"]), o["data_options"]
-        dataset = registry.dataset(o["data"]).load(**_typed(data_options))
-        extra = {"resume": True, "seed": o["seed"]}
-    else:
-        if not args.out:
-            raise ValueError("Expected --out DIR for a new run, or --resume DIR. Received "
-                             "neither.")
-        from genwidgets.training.ownership import check_new
-
-        check_new(args.out, args.overwrite)  # before any data is loaded (Run checks again)
-        o = {"epochs": 10 if args.epochs is None else args.epochs,
-             "batch_size": args.batch_size,
-             "distribution": args.distribution, "precision": args.precision}
-        spec = registry.model(args.model)
-        settings = parse_assignments(args.set)
-        spec.config(**settings)  # a bad setting is told before any data is loaded
-        data_options = parse_assignments(args.data_opt)
-        if args.data is None:
-            from genwidgets.data.builtin import default_dataset
-
-            args.data = default_dataset(spec.modalities)
-        dataset = registry.dataset(args.data).load(**_typed(data_options))
-        config = spec.config_for(dataset.info.modality, **settings)
-        extra = {"overwrite": args.overwrite}
-    args.epochs = o["epochs"]
-    run = Run(spec, dataset, config, epochs=args.epochs, batch_size=o["batch_size"],
-              out=args.out, data_options=data_options, distribution=o["distribution"],
-              precision=o["precision"], **extra)
-    if args.resume:
-        print(f"resumed at step {run.steps}: {args.out}", file=sys.stderr)
+        print(f"{run.message}: {args.out}", file=sys.stderr)
+    done = f" in all ({run.steps // run.steps_per_epoch} done)" if args.resume else ""
     print(f"training {spec.name} on {dataset.info.name} ({len(dataset)} items, "
-          f"{dataset.info.modality} {tuple(dataset.info.shape)}) for {args.epochs} epochs",
-          file=sys.stderr)
-    run = train_run(run, progress=not args.quiet)
+          f"{dataset.info.modality} {tuple(dataset.info.shape)}) for {run.epochs} epochs"
+          f"{done}", file=sys.stderr)
+    with _sigterm_as_interrupt():
+        run = train_run(run, progress=not args.quiet)
     last = run.epoch_history[-1] if run.epoch_history else {}
     summary = ", ".join(f"{k}={v:.4g}" for k, v in last.items() if k not in ("epoch", "step"))
     if run.state != "finished":
-        print(f"{run.message}; see {args.out}", file=sys.stderr)
+        print(f"genwidgets train: {run.message}; see {args.out}", file=sys.stderr)
         if run.traceback:
-            print(run.traceback, file=sys.stderr)
+            _tell_traceback(args, run.traceback)
         return 1
     print(f"{run.message}: {summary}")
     print(f"wrote {args.out}/model.keras, config.json, history.jsonl, batches.jsonl")
     return 0
 
 
-def _typed(options: dict[str, str]) -> dict:
-    """Data options from the command line: integers where they look like integers."""
-    return {k: int(v) if isinstance(v, str) and v.lstrip("-").isdigit() else v
-            for k, v in options.items()}
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as Ctrl-C: the run stops, writes its checkpoint, the command ends."""
+
+
+def _sigterm_as_interrupt():
+    import contextlib
+    import signal
+    import threading
+
+    @contextlib.contextmanager
+    def handler():
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def terminate(signum, frame):
+            raise Terminated()
+
+        previous = signal.signal(signal.SIGTERM, terminate)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+
+    return handler()
+
+
+def _tell_traceback(args, text: str) -> None:
+    """The full traceback: shown with --debug, else written to a file that is named."""
+    if getattr(args, "debug", False):
+        print(text, file=sys.stderr, end="" if text.endswith("\n") else "\n")
+        return
+    import tempfile
+
+    try:
+        fd, path = tempfile.mkstemp(prefix="genwidgets-error-", suffix=".txt")
+        with open(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+    except OSError:
+        print("(the full traceback could not be written; run again with --debug)",
+              file=sys.stderr)
+        return
+    print(f"the full traceback is in {path} (or run again with --debug to see it)",
+          file=sys.stderr)
 
 
 def cmd_doctor(args) -> int:
@@ -170,7 +246,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Watch generative models train and explore their latent space.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("plugins", help="list model and dataset plugins, and broken ones")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true",
+                        help="show the full traceback of an error")
+    parser.set_defaults(debug=False)
+
+    p = sub.add_parser("plugins", help="list model and dataset plugins, and broken ones",
+                       parents=[common])
     p.add_argument("--json", action="store_true", help="print a JSON list")
     p.add_argument("--check", nargs="*", metavar="MODEL", default=None,
                    help="build each model (or those named) on tiny data, train one step and "
@@ -179,14 +261,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --check: also save and reload each model in a fresh process")
     p.set_defaults(func=cmd_plugins)
 
-    p = sub.add_parser("train", help="train a model headless and write a run folder")
-    p.add_argument("--model", default="ae", help="model name (see `genwidgets plugins`)")
+    p = sub.add_parser("train", help="train a model headless and write a run folder",
+                       parents=[common])
+    p.add_argument("--model", default=None,
+                   help="model name (see `genwidgets plugins`; default ae; with --resume, "
+                   "the run's own)")
     p.add_argument("--data", default=None,
                    help="dataset name (see `genwidgets plugins`; default: digits for a model "
                         "that takes images, sentences for a text model)")
     p.add_argument("--epochs", type=int, default=None,
-                   help="epochs in all (default 10; with --resume, the run's own)")
-    p.add_argument("--batch-size", type=int, default=64)
+                   help="epochs in all (default 10; with --resume, the run's own: a resumed "
+                   "run trains up to N epochs in all, and one that has them says so)")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="items a step (default 64; with --resume, the run's own)")
     p.add_argument("--out", help="folder for model.keras, config.json, history.jsonl and "
                    "checkpoints/")
     p.add_argument("--resume", metavar="DIR", help="go on with the run in DIR from its latest "
@@ -196,50 +283,86 @@ def build_parser() -> argparse.ArgumentParser:
                    "own files: config.json, batches.jsonl, history.jsonl, model.keras, its "
                    "checkpoints and latent snapshots; never another file)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
-                   help="a model setting, e.g. --set latent_dim=8 (repeatable)")
+                   help="a model setting, e.g. --set latent_dim=8 (repeatable; with --resume "
+                   "only the model's mutable ones, e.g. learning_rate)")
     p.add_argument("--data-opt", action="append", metavar="KEY=VALUE",
                    help="a dataset option, e.g. --data-opt path=poems.txt (repeatable)")
+    p.add_argument("--checkpoint-every", type=float, default=30.0, metavar="SECONDS",
+                   help="write a checkpoint at an epoch's end once this many seconds have "
+                   "passed since the last (default 30; 0: at every epoch's end); within a long "
+                   "epoch one is written every 10 minutes, and one at a stop and at the end")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--distribution", choices=DISTRIBUTIONS, default="auto",
+    p.add_argument("--distribution", choices=DISTRIBUTIONS, default=None,
                    help="data-parallel over every device JAX sees (auto: when there is more "
-                   "than one; the batch size must divide evenly), or none (one device)")
-    p.add_argument("--precision", choices=PRECISIONS, default="float32",
-                   help="mixed_bfloat16 computes in bfloat16 with float32 weights (faster on "
-                   "GPUs and TPUs, not on CPUs)")
+                   "than one, the default; the batch size must divide evenly), or none (one "
+                   "device)")
+    p.add_argument("--precision", choices=PRECISIONS, default=None,
+                   help="float32 (the default), or mixed_bfloat16: computes in bfloat16 with "
+                   "float32 weights (faster on GPUs and TPUs, not on CPUs)")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("studio", help="serve the Studio as a Voila app on 127.0.0.1")
+    p = sub.add_parser("studio", help="serve the Studio as a Voila app on 127.0.0.1",
+                       parents=[common])
     from genwidgets.app import launcher as studio_app  # light: Voila is imported on serve
 
     studio_app.add_arguments(p)
     p.set_defaults(func=studio_app.main)
 
-    p = sub.add_parser("doctor", help="versions and known-bad combinations")
+    p = sub.add_parser("doctor", help="versions and known-bad combinations", parents=[common])
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_doctor)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def user_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions that mean the input is wrong (exit 2 with their message), not a bug."""
     from genwidgets.config import ConfigError
     from genwidgets.plugins import PluginError, UnknownNameError
     from genwidgets.training.checkpoint import CheckpointError
-    from genwidgets.training.folder import FolderInUseError
     from genwidgets.training.run import RunError
 
+    return (ConfigError, UnknownNameError, PluginError, ValueError, OSError,
+            ModuleNotFoundError, CheckpointError, RunError)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    prefix = f"genwidgets {args.command}"
     try:
-        return args.func(args)
-    except FolderInUseError as exc:  # says --resume / --out / --overwrite, not Python
-        print(f"genwidgets {args.command}: error: {exc.advice(cli=True)}", file=sys.stderr)
-        return 2
-    except (ConfigError, UnknownNameError, PluginError, ValueError, OSError,
-            ModuleNotFoundError, CheckpointError, RunError) as exc:
-        print(f"genwidgets {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        from genwidgets.training.folder import FolderInUseError
+
+        try:
+            return args.func(args)
+        except FolderInUseError as exc:  # says --resume / --out / --overwrite, not Python
+            print(f"{prefix}: error: {exc.advice(cli=True)}", file=sys.stderr)
+            return 2
+        except user_errors() as exc:
+            if args.debug:
+                import traceback
+
+                traceback.print_exc()
+            print(f"{prefix}: error: {_one_message(exc)}", file=sys.stderr)
+            return 2
+    except Terminated:
+        print(f"{prefix}: terminated (SIGTERM); the run's checkpoint is kept", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
-        print(f"genwidgets {args.command}: interrupted", file=sys.stderr)
+        print(f"{prefix}: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug, not the user's mistake: one line, the rest in a file
+        import traceback
+
+        print(f"{prefix}: internal error: {type(exc).__name__}: {_one_message(exc)}",
+              file=sys.stderr)
+        _tell_traceback(args, traceback.format_exc())
+        return 1
+
+
+def _one_message(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, OSError) and exc.filename and str(exc.filename) not in text:
+        text = f"{text}: {exc.filename}"
+    return " ".join(text.split())  # one line
 
 
 if __name__ == "__main__":

@@ -12,6 +12,12 @@ parts make z the decoder's only input:
   teacher forcing, so decoding is one pass (``argmax`` per position, cut at ``EOS``).
 - :func:`sequence_loss`: cross-entropy summed over a sentence's positions, PAD after the
   end included (the decoder must say where the sentence ends).
+- :func:`latent_mixup` and :func:`mixup_loss`: the points between two training sentences
+  (``z_A + t (z_B - z_A)``, B the next sentence of the batch, t uniform) decoded towards
+  both, position by position (weight ``1 - t`` on A's token, ``t`` on B's). Without it the
+  space between two codes is a hole the decoder never saw: a path from A to B detours
+  through piece salad. With it the decoder learns that the middle of a path holds words
+  of A and of B, so a path changes the sentence a few words at a time.
 
 Used by ``genwidgets_ae``, ``genwidgets_vae`` and ``genwidgets_transformer``; a third
 party's plugin may use them too (``from genwidgets.text_nets import ...`` inside
@@ -92,6 +98,31 @@ def sequence_loss(tokens, logits):
     ce = keras.losses.sparse_categorical_crossentropy(ops.cast(tokens, "int32"), logits,
                                                       from_logits=True)
     return ops.sum(ce, axis=-1)
+
+
+def latent_mixup(z, seed_generator):
+    """``(z_mix, t)``: each z moved ``t`` (uniform in [0, 1), one per row) of the way
+    towards the next row's z (the batch rolled by one)."""
+    t = keras.random.uniform((ops.shape(z)[0],), seed=seed_generator)
+    return z + ops.expand_dims(t, -1) * (ops.roll(z, 1, axis=0) - z), t
+
+
+def mixup_loss(tokens, logits, t):
+    """Nats per sentence of ``logits`` decoded at ``latent_mixup``'s points: ``(1 - t)``
+    times the cross-entropy against the sentence's own tokens plus ``t`` times the one
+    against the next row's (n,)."""
+    tokens = ops.cast(tokens, "int32")
+    return ((1.0 - t) * sequence_loss(tokens, logits)
+            + t * sequence_loss(ops.roll(tokens, 1, axis=0), logits))
+
+
+def decode_with_mixup(decoder, z, seed_generator, training: bool):
+    """``(logits, mixed_logits, t)``: ``decoder`` on z and on ``latent_mixup(z)`` in one
+    call (one batch of twice the rows)."""
+    z_mix, t = latent_mixup(z, seed_generator)
+    n = ops.shape(z)[0]
+    both = decoder(ops.concatenate([z, z_mix], axis=0), training=training)
+    return both[:n], both[n:], t
 
 
 def scored_units(tokens):

@@ -154,3 +154,61 @@ def test_a_missing_voila_says_how_to_install_it(monkeypatch, capsys):
     assert main(["studio", "--no-browser", "--port", "8871"]) == 2
     err = capsys.readouterr().err
     assert "needs voila" in err and "pip install 'genwidgets[app]'" in err
+
+
+def _request(port: int, path: str, host: str, timeout: float = 180.0) -> tuple[int, str]:
+    """A GET to the app with the ``Host`` header given (as a page of another site would
+    send after DNS rebinding), read to its end."""
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.putrequest("GET", path, skip_host=True)
+        conn.putheader("Host", host)
+        conn.endheaders()
+        response = conn.getresponse()
+        return response.status, response.read().decode("utf-8", "replace")
+    finally:
+        conn.close()
+
+
+def test_the_app_refuses_other_hosts_and_keeps_its_token_out_of_logs_and_kernels(tmp_path):
+    """The real `genwidgets studio` on 127.0.0.1: a non-local Host is refused even with the
+    token; the token is in no log line (4xx ones included) and in no kernel's environment."""
+    import time
+    from urllib.parse import parse_qs, urlsplit
+
+    from tests.browser.voila import StudioServer
+
+    server = StudioServer(tmp_path).start(timeout=180)
+    try:
+        token = parse_qs(urlsplit(server.url).query)["token"][0]
+        local = f"127.0.0.1:{server.port}"
+        for host in ("evil.example", f"rebound.example:{server.port}", "10.1.2.3"):
+            status, _ = _request(server.port, f"/?token={token}", host)
+            assert status == 403, (host, status)
+        assert _request(server.port, "/?token=wrong", local)[0] in (302, 401, 403)
+        server.wait_quiet(timeout=240)  # the pre-heated kernel has shown the Studio
+        before = {k.pid for k in server.kernels()}
+        status, page = _request(server.port, f"/?token={token}&x=1", local)
+        assert status == 200 and "genwidgets" in page, status
+        deadline = time.monotonic() + 120  # the pool refills with a kernel for the next page
+        while not {k.pid for k in server.kernels()} - before:
+            assert time.monotonic() < deadline, server.log_tail()
+            time.sleep(0.5)
+        kernels = server.kernels()
+        assert kernels
+        for kernel in kernels:
+            env = kernel.environ()
+            assert not [k for k, v in env.items() if token in v], sorted(env)
+        refill = [k for k in kernels if k.pid not in before]
+        assert any(env.get("VOILA_REQUEST_URL", "").endswith("/?x=1")
+                   for env in (k.environ() for k in refill)), [k.environ().get(
+                       "VOILA_REQUEST_URL") for k in refill]
+    finally:
+        server.stop()
+    log = server.log()
+    address = f"http://127.0.0.1:{server.port}/?token={token}"  # printed once, for the user
+    lines = [line for line in log.splitlines() if token in line]
+    assert lines == [address], lines
+    assert "Blocking request with non-local 'Host'" in log and "403 GET / (127.0.0.1)" in log

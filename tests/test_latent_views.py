@@ -139,9 +139,11 @@ def test_mode_picks_a_then_b_and_the_strip_decodes_the_path(images):
     path = m.figure.data[m._path_trace]
     assert len(path.x) == 7 and list(path.text) == ["A", "", "", "", "", "", "B"]
     first = bytes(strip.large.value)
-    strip.position.value = 4
+    assert strip.position.min == 1 and strip.position.max == 7  # counts as the caption does
+    strip.position.value = 5
     assert bytes(strip.large.value) != first
-    assert 'data-position="4"' in strip.caption.get_state()["value"]
+    caption = strip.caption.get_state()["value"]
+    assert 'data-position="4"' in caption and "step 5 of 7" in caption  # the 5th image
     assert list(m.figure.data[m._path_trace].marker.size) == [7, 7, 7, 7, 13, 7, 7]
     assert len(m.figure._widget_data[m._path_trace]["x"]) == 7  # for a late viewer too
 
@@ -157,9 +159,10 @@ def test_use_as_buttons_steps_and_spherical_mode(images):
     m.use_b.click()
     assert m.error.value == "" and strip.images.shape[0] == 8
     linear = strip.zs.copy()
-    strip.position.value = 7
+    strip.position.value = 8
     strip.steps.value = 4  # fewer steps: decoded again, the position clipped to the end
-    assert strip.images.shape[0] == 4 and strip.position.value == 3
+    assert strip.images.shape[0] == 4 and strip.position.value == 4
+    assert "step 4 of 4 (B)" in strip.caption.value
     assert 'data-steps="4"' in strip.caption.value
     strip.steps.value = 8
     strip.mode.value = "spherical"
@@ -222,6 +225,14 @@ def snapshot_run(tmp_path_factory):
     return run
 
 
+def fits(m: LatentMap) -> None:
+    """The map's axes hold every point shown, and the cloud fills them (a margin only)."""
+    for k, (lo, hi) in enumerate((m.figure.layout.xaxis.range, m.figure.layout.yaxis.range)):
+        span = m.xy[:, k].max() - m.xy[:, k].min()
+        assert lo < m.xy[:, k].min() and m.xy[:, k].max() < hi
+        assert span >= 0.8 * (hi - lo)
+
+
 def test_timeline_replays_saved_epochs_in_the_same_basis(snapshot_run):
     m = LatentMap(snapshot_run.folder.path, max_items=300)
     assert m.epochs == [0, 1, 2, 3] and m.timeline.layout.display is None
@@ -233,12 +244,9 @@ def test_timeline_replays_saved_epochs_in_the_same_basis(snapshot_run):
     now_xy, now_idx = m.xy.copy(), m.idx.copy()
     basis = m.projection.transform(np.eye(3, dtype="float32"))
     health_now = m.health.value
-    axes = (m.figure.layout.xaxis.range, m.figure.layout.yaxis.range)
+    fits(m)
     m.timeline.slider.value = 0  # what a person's drag sends
-    assert (m.figure.layout.xaxis.range, m.figure.layout.yaxis.range) == axes  # kept
-    for k, (lo, hi) in enumerate(axes):  # and holding every epoch's points
-        assert lo < m.xy[:, k].min() and m.xy[:, k].max() < hi
-        assert lo < now_xy[:, k].min() and now_xy[:, k].max() < hi
+    fits(m)  # the axes follow the cloud of the epoch shown
     assert m.epoch == 0 and 'data-epoch="0"' in m.timeline.label.value
     np.testing.assert_array_equal(m.idx, now_idx)  # the same points ...
     assert not np.allclose(m.xy, now_xy, atol=1e-2)  # ... where they were at epoch 0

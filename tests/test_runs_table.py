@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import pytest
 
 from genwidgets.training import train
@@ -68,3 +70,121 @@ def test_refresh_finds_new_runs_and_keeps_ticks(runs, tmp_path):
     assert len(find_runs(runs)) == 4
     with pytest.raises(ValueError, match="Unknown run"):
         table.select("nope")
+
+
+def _ticked_without_a_hang(table, names):
+    """Tick ``names`` as a user's clicks would; a reader blocked on a FIFO fails the test
+    after 60 s instead of hanging it."""
+    import signal
+
+    def hung(*_):
+        raise TimeoutError("ticking a run hung (a read blocked)")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(60)
+    try:
+        for record, check in zip(table.records, table.checks):
+            if record.name in names and not check.disabled:
+                check.value = True
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_one_unreadable_folder_shows_its_row_with_the_reason(runs, tmp_path):
+    import json
+    import os
+    import shutil
+
+    root = tmp_path / "runs"
+    good = shutil.copytree(runs / "ae-small", root / "good")
+    for name in ("batches-a-folder", "batches-a-fifo", "wrong-types", "odd-rows",
+                 "config-a-folder"):
+        shutil.copytree(good, root / name)
+    (root / "batches-a-folder" / "batches.jsonl").unlink()
+    (root / "batches-a-folder" / "batches.jsonl").mkdir()
+    (root / "batches-a-fifo" / "batches.jsonl").unlink()
+    os.mkfifo(root / "batches-a-fifo" / "batches.jsonl")
+    (root / "wrong-types" / "config.json").write_text(json.dumps(
+        {"model": "ae", "data": "digits", "config": "latent_dim=3"}))
+    (root / "odd-rows" / "batches.jsonl").write_text(
+        '{"epoch": 1, "loss": 1.0}\n{"step": "two", "loss": 2}\n{"step": 3, "loss": "x"}\n'
+        '{"step": 4, "epoch": 1, "loss": 0.5}\n')
+    (root / "config-a-folder" / "config.json").unlink()
+    (root / "config-a-folder" / "config.json").mkdir()
+    table = RunsTable(root)
+    names = sorted(r.name for r in table.records)
+    assert names == ["batches-a-fifo", "batches-a-folder", "config-a-folder", "good",
+                     "odd-rows", "wrong-types"]
+    _ticked_without_a_hang(table, names)
+    errors = {r.name: r.error for r in table.records if r.error}
+    assert set(errors) == {"batches-a-fifo", "batches-a-folder", "config-a-folder",
+                           "wrong-types"}, errors
+    assert "batches.jsonl is not a regular file" in errors["batches-a-fifo"]
+    assert "batches.jsonl is not a regular file" in errors["batches-a-folder"]
+    assert "config.json cannot be read" in errors["wrong-types"]
+    cells = " | ".join(str(t) for t in texts(table))
+    for text in errors.values():  # each reason is in the table, on that run's row
+        assert html.escape(text) in cells
+    for record, check in zip(table.records, table.checks):
+        assert check.disabled == (record.name in errors)
+        assert check.value == (record.name not in errors)
+    plotted = sorted(t.name for t in table.figure.data)
+    assert plotted == ["good (ae)", "odd-rows (ae)"]
+    odd = next(t for t in table.figure.data if t.name.startswith("odd"))
+    assert list(odd.x) == [4]  # rows without a numeric step or loss are left out
+
+
+def test_a_folder_without_permission_shows_its_row(runs, tmp_path):
+    """As a user who may not read one folder (root reads everything, so the check drops to
+    the `nobody` user once the modules are imported)."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    base = Path(tempfile.mkdtemp(prefix="gw-runs-"))  # pytest's own folder is root's only
+    try:
+        _without_permission(runs, base)
+    finally:
+        for path in base.rglob("*"):
+            if not path.is_symlink():
+                os.chmod(path, 0o755)
+        shutil.rmtree(base)
+
+
+def _without_permission(runs, tmp_path):
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    root = tmp_path / "runs"
+    shutil.copytree(runs / "ae-small", root / "good")
+    shutil.copytree(runs / "ae-small", root / "locked")
+    shutil.copytree(runs / "ae-small", root / "rows-locked")
+    os.chmod(root / "rows-locked" / "batches.jsonl", 0)
+    os.chmod(root / "locked", 0)
+    for path in (tmp_path, root, root / "good", root / "rows-locked"):
+        os.chmod(path, 0o755)
+    code = (
+        "import os, sys\n"
+        "from genwidgets.widgets import RunsTable\n"
+        "RunsTable(sys.argv[1] + '/good')\n"  # imports everything while it may
+        "if os.getuid() == 0:\n    os.setgid(65534); os.setuid(65534)\n"
+        "table = RunsTable(sys.argv[1])\n"
+        "for record, check in zip(table.records, table.checks):\n"
+        "    check.value = not check.disabled\n"
+        "for r in table.records:\n    print(r.name, '|', r.error)\n"
+        "print('traces', sorted(t.name for t in table.figure.data))\n")
+    proc = subprocess.run([sys.executable, "-c", code, str(root)], capture_output=True,
+                          text=True, timeout=300)
+    os.chmod(root / "locked", 0o755)
+    assert proc.returncode == 0, proc.stderr
+    rows = dict(line.split(" | ") for line in proc.stdout.splitlines() if " | " in line)
+    assert rows["good"] == "None"
+    assert "locked cannot be read (PermissionError" in rows["locked"]
+    assert "batches.jsonl" in rows["rows-locked"] and "Permission denied" in rows["rows-locked"]
+    assert "traces ['good (ae)']" in proc.stdout

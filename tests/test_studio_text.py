@@ -136,14 +136,11 @@ def test_a_path_on_disk_is_recorded_as_an_absolute_path(tmp_path, monkeypatch):
 
 
 def test_mnist_offline_says_where_to_give_its_files(tmp_path, monkeypatch):
-    import genwidgets.data.images as images
-    from genwidgets.data.validate import DataError
-
-    def offline(kind, splits):
-        raise DataError(f"Could not download {kind} through Keras (URLError). This machine "
-                        f"may be offline.")
-
-    monkeypatch.setattr(images, "_from_keras", offline)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))  # no files downloaded, and
+    for name in ("HTTPS_PROXY", "https_proxy"):  # offline for real (a refused proxy)
+        monkeypatch.setenv(name, "http://127.0.0.1:9")
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
     studio = Studio("vae", "mnist", runs=tmp_path / "runs")
     message = refused(studio, tmp_path)
     assert "mnist needs your data here: type the path of one (folder of IDX files or an " \

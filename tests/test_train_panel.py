@@ -38,7 +38,7 @@ def test_buttons_drive_the_run_and_the_plot_grows(panel):
     wait_for(lambda: state_of(panel) == "paused", what="paused status")
     time.sleep(0.8)  # the pump has applied everything by now
     count = panel.loss_plot.point_counts["loss"]
-    assert "paused at step" in panel.status.value
+    assert ">paused</b><span class=\"gw-train-detail\"> at step" in panel.status.value
     time.sleep(0.8)
     assert panel.loss_plot.point_counts["loss"] == count  # paused: no new points
     panel.buttons["resume"].click()

@@ -35,9 +35,39 @@ def app_notebook(runs: str | Path):
         cells=[cell], metadata={"kernelspec": KERNELSPEC, "title": "genwidgets studio"})
 
 
-def voila_argv(settings: AppSettings, notebook: Path) -> list[str]:
-    """Voila's arguments: the lockdown options, the folder it may serve, the notebook."""
-    return [*settings.voila_options(), f"--Voila.root_dir={notebook.parent}", str(notebook)]
+def voila_argv(settings: AppSettings, notebook: Path, trust: Path | None = None) -> list[str]:
+    """Voila's arguments: the lockdown options, the folder it may serve, the notebook.
+    ``trust``: the private folder of the key that signed the notebook (it is trusted)."""
+    signed = [] if trust is None else [f"--NotebookNotary.data_dir={trust}"]
+    return [*settings.voila_options(), *signed, f"--Voila.root_dir={notebook.parent}",
+            str(notebook)]
+
+
+def sign_notebook(notebook, trust: Path) -> None:
+    """Sign ``notebook`` with a key of the private folder ``trust``: Voila, given the same
+    folder, trusts the notebook genwidgets wrote (no "not trusted" warning), and nothing is
+    written to the user's Jupyter folders."""
+    from nbformat.sign import NotebookNotary
+
+    notary = NotebookNotary(data_dir=str(trust))
+    notary.sign(notebook)
+    notary.store.close()
+
+
+def local_template(folder: Path, template_paths: list[str]) -> Path:
+    """Voila's page template (the first ``index.html.j2`` of its ``template_paths``)
+    without its stylesheet links to a CDN (Font Awesome; the widgets bring the icons they
+    use): the app asks no other host for anything. Written to ``folder``, which the caller
+    puts first in Voila's template paths."""
+    import re
+
+    found = [Path(p) / "index.html.j2" for p in template_paths
+             if (Path(p) / "index.html.j2").is_file()]
+    if found:
+        page = found[0].read_text(encoding="utf-8")
+        page = re.sub(r'\s*<link[^>]+href="https?://[^"]+"[^>]*>', "", page)
+        (folder / "index.html.j2").write_text(page, encoding="utf-8")
+    return folder
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -81,24 +111,37 @@ def serve(settings: AppSettings) -> int:
     import nbformat
 
     check_port(settings.port)
-    settings.runs.mkdir(parents=True, exist_ok=True)
+    try:
+        settings.runs.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise NotADirectoryError(
+            f"Expected --runs to be a folder (made when missing). Received: --runs "
+            f"{settings.runs}, which is a file or lies inside one. Pass a folder.") from None
     folder = Path(tempfile.mkdtemp(prefix="genwidgets-studio-"))
+    private = Path(tempfile.mkdtemp(prefix="genwidgets-studio-private-"))  # not served
     try:
         notebook = folder / NOTEBOOK_NAME
-        nbformat.write(app_notebook(settings.runs), notebook)
+        page = app_notebook(settings.runs)
+        sign_notebook(page, private)
+        nbformat.write(page, notebook)
         print(f"genwidgets studio: serving the Studio on http://{HOST}:{settings.port}/ "
               f"(runs in {settings.runs}); the address with its token follows. "
               f"Ctrl-C stops it.", file=sys.stderr, flush=True)
-        from voila.app import Voila
+        from genwidgets.app.tokens import studio_voila
 
+        Voila = studio_voila()  # the token never reaches a kernel or the log
         # SIGTERM stops like Ctrl-C: Voila then shuts its kernels down.
         signal.signal(signal.SIGTERM, lambda *_: signal.raise_signal(signal.SIGINT))
-        app = Voila.instance()
-        app.initialize(voila_argv(settings, notebook))
+        from traitlets.config import Config
+
+        app = Voila.instance(config=Config(settings.voila_config()))
+        app.initialize(voila_argv(settings, notebook, trust=private))
+        app.template_paths.insert(0, str(local_template(private, app.template_paths)))
         app.start()
         return 0
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(private, ignore_errors=True)
 
 
 def main(args: argparse.Namespace) -> int:

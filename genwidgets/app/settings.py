@@ -12,6 +12,9 @@
   server answers only local Host names, and the only POST is this shutdown of a kernel
   named by its random id. Kernels whose page went away without saying so are culled once
   idle, unconnected, for ``cull_idle_s``.
+- The token stays in the address bar: it moves into a header before a handler reads the
+  request, so no kernel's environment (``VOILA_REQUEST_URL``, ``QUERY_STRING``) and no log
+  line holds it (:mod:`genwidgets.app.tokens`).
 - No free-form paths: the Studio lists saved runs from the ``--runs`` folder by name
   (:func:`genwidgets.widgets.studio.saved_runs`), resolves a name only to a folder directly
   inside it (:func:`genwidgets.widgets.studio.saved_run_path`), and loads models with
@@ -61,9 +64,23 @@ class AppSettings:
             "--VoilaConfiguration.preheat_kernel=True",
             f"--VoilaConfiguration.default_pool_size={int(self.pool_size)}",
             "--VoilaConfiguration.file_allowlist=^$",  # no file but the notebook
-            "--Voila.tornado_settings={'disable_check_xsrf': True}",  # see above
-            "--IdentityProvider.cookie_options={'samesite': 'Strict'}",
+            "--VoilaConfiguration.extension_denylist=jupyterlab_pygments",  # no code shown
+            "--KernelManager.transport=ipc",  # local sockets, not TCP on 127.0.0.1
             f"--MappingKernelManager.cull_idle_timeout={int(self.cull_idle_s)}",
             f"--MappingKernelManager.cull_interval={int(self.cull_interval_s)}",
             "--MappingKernelManager.cull_connected=False",
         ]
+
+    def voila_config(self) -> dict:
+        """The settings that are dictionaries (typed: the command line would pass strings):
+        the XSRF check off (see above), only local Host headers, an access log without the
+        token, the login cookie ``SameSite=Strict``."""
+        from genwidgets.app.tokens import log_request
+
+        return {"Voila": {"tornado_settings": {
+                    "disable_check_xsrf": True,
+                    # Voila allows any Host; only local names and loopback addresses here
+                    # (a page of another site reached through DNS rebinding is refused)
+                    "allow_remote_access": False, "local_hostnames": ["localhost"],
+                    "log_function": log_request}},  # the access log hides the token
+                "IdentityProvider": {"cookie_options": {"samesite": "Strict"}}}

@@ -18,6 +18,8 @@ _LAZY = {
     "check_labels": "validate",
     "check_texts": "validate",
     "from_arrays": "arrays",
+    "npz_dataset": "arrays",
+    "load_images": "image_files",
     "load_digits": "images",
     "load_mnist": "images",
     "read_idx": "images",

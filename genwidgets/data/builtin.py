@@ -38,6 +38,12 @@ def _fashion_mnist(**options) -> Dataset:
     return load_mnist(kind="fashion_mnist", **options)
 
 
+def _images(**options) -> Dataset:
+    from genwidgets.data.image_files import load_images
+
+    return load_images(**options)
+
+
 def _text(**options) -> Dataset:
     from genwidgets.data.text import load_text
 
@@ -70,14 +76,23 @@ def register_datasets():
         ),
         DatasetSpec(
             "mnist", "image", _mnist,
-            "MNIST 28x28 digits: IDX or .npz files from a path, else Keras' download",
+            "MNIST 28x28 digits: IDX or .npz files from a path, else downloaded (11 MB)",
             {"path": "folder of IDX files or an .npz", "split": "train, test or all",
              "limit": "use only the first N images"},
         ),
         DatasetSpec(
             "fashion_mnist", "image", _fashion_mnist,
-            "Fashion-MNIST 28x28 clothes: IDX or .npz files from a path, else Keras' download",
+            "Fashion-MNIST 28x28 clothes: IDX or .npz files from a path, else downloaded (30 MB)",
             {"path": "folder of IDX files or an .npz", "split": "train, test or all",
+             "limit": "use only the first N images"},
+        ),
+        DatasetSpec(
+            "images", "image", _images,
+            "your own images: an .npz (x, optional y), or a .zip or folder of PNG/JPEG "
+            "files (labels from sub-folder names)",
+            {"path": "an .npz, a .zip or a folder of PNG/JPEG files",
+             "size": "side in pixels (default: the images' own when all equal, else 28)",
+             "color": "gray or rgb (default: gray when every image is)",
              "limit": "use only the first N images"},
         ),
         DatasetSpec(

@@ -1,18 +1,18 @@
-"""Image datasets: scikit-learn's digits, and MNIST / Fashion-MNIST from IDX, .npz or Keras.
+"""Image datasets: scikit-learn's digits, and MNIST / Fashion-MNIST from IDX, .npz or the
+download (:mod:`genwidgets.data.download`; every file read is bounded: :mod:`.files`).
 
 Images come out as float32 (N, H, W, 1) in [0, 1] with int64 labels.
 """
 
 from __future__ import annotations
 
-import gzip
 import math
-import zlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from genwidgets.data.files import MAX_BYTES, gib, gunzip_reader, read_bytes
 from genwidgets.data.validate import DataError, check_images, check_labels
 from genwidgets.spec import DataInfo, Dataset
 
@@ -56,39 +56,60 @@ def load_digits(limit: int | None = None) -> Dataset:
 
 
 def read_idx(path: str | Path) -> np.ndarray:
-    """An array from an IDX file (plain or gzip), its header checked against its size."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"Expected an IDX file. Received: path={str(path)!r}, which "
-                        f"{'is a folder' if path.is_dir() else 'does not exist'}.")
-    raw = path.read_bytes()
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as e:
-            raise DataError(
-                f"Expected a complete gzip file. Received: {str(path)!r}, which cannot be "
-                f"unpacked ({e}). The download may have been cut short: fetch it again.") from None
-    if len(raw) < 4 or raw[:2] != b"\0\0" or raw[2] not in _IDX_TYPES or not 1 <= raw[3] <= 4:
+    """An array from an IDX file (plain or gzip), its header checked against its size.
+
+    A gzip file is unpacked only as far as its header says (and one byte more, to see
+    that the data ends there), so a gzip bomb, or a header claiming more than the file
+    holds or than :data:`~genwidgets.data.files.MAX_BYTES`, is refused without a large
+    allocation."""
+    raw = read_bytes(path, "an IDX file")
+    packed = raw[:2] == b"\x1f\x8b"
+    if packed:
+        read = gunzip_reader(raw, str(path))
+    else:
+        view = memoryview(raw)
+        at = [0]
+
+        def read(n: int) -> bytes:
+            at[0] += n
+            return bytes(view[at[0] - n:at[0]])
+    head = read(4)
+    if len(head) < 4 or head[:2] != b"\0\0" or head[2] not in _IDX_TYPES or not (
+            1 <= head[3] <= 4):
         raise DataError(
             f"Expected an IDX file (a header of two zero bytes, a type code in "
             f"{sorted(_IDX_TYPES)}, and 1 to 4 dims). Received: {str(path)!r} starting with "
-            f"bytes {raw[:4].hex(' ')}. Is it an MNIST file such as "
+            f"bytes {head[:4].hex(' ')}. Is it an MNIST file such as "
             f"train-images-idx3-ubyte.gz?")
-    dtype, ndim = np.dtype(_IDX_TYPES[raw[2]]), raw[3]
+    dtype, ndim = np.dtype(_IDX_TYPES[head[2]]), head[3]
     header = 4 + 4 * ndim
-    if len(raw) < header:
+    shape = read(4 * ndim)
+    if len(shape) < 4 * ndim:
         raise DataError(f"Expected an IDX header of {header} bytes in {str(path)!r}. "
-                        f"Received: {len(raw)} bytes. The file is truncated: fetch it again.")
-    dims = tuple(int(d) for d in np.frombuffer(raw, ">u4", ndim, 4))
+                        f"Received: {4 + len(shape)} bytes. The file is truncated: fetch it "
+                        f"again.")
+    dims = tuple(int(d) for d in np.frombuffer(shape, ">u4"))
     expected = math.prod(dims) * dtype.itemsize
-    if len(raw) - header != expected:
-        state = "truncated: fetch it again" if len(raw) - header < expected else "damaged"
+    if expected > MAX_BYTES or (packed and expected > _MAX_RATIO * len(raw)):
+        limit = (f"more than the {gib(MAX_BYTES)} genwidgets reads" if expected > MAX_BYTES
+                 else f"more than {gib(len(raw))} of gzip data can hold (damaged)")
+        raise DataError(f"Expected an IDX file whose header fits its data. Received: "
+                        f"{str(path)!r}, whose header claims dims {dims} ({gib(expected)} "
+                        f"of {dtype.itemsize}-byte values), {limit}.")
+    data = read(expected + 1)
+    if len(data) != expected:
+        state = ("truncated: fetch it again" if len(data) < expected else
+                 "damaged (more data than its header says" +
+                 (": a gzip bomb?)" if packed else ")"))
+        got = f"{len(data)}" if len(data) <= expected else f"more than {expected}"
         raise DataError(
             f"Expected {expected} bytes of data after the header of {str(path)!r} "
-            f"(dims {dims}, {dtype.itemsize}-byte values). Received: {len(raw) - header} "
-            f"bytes. The file is {state}.")
-    return np.frombuffer(raw, dtype, offset=header).reshape(dims).astype(dtype.newbyteorder("="))
+            f"(dims {dims}, {dtype.itemsize}-byte values). Received: {got} bytes. The file "
+            f"is {state}.")
+    return np.frombuffer(data, dtype).reshape(dims).astype(dtype.newbyteorder("="))
+
+
+_MAX_RATIO = 1032  # deflate never packs better than about 1032:1
 
 
 def _find(folder: Path, split: str, what: str) -> Path | None:
@@ -121,42 +142,34 @@ def _from_folder(folder: Path, splits: list[str], asked: str) -> tuple[list, lis
 
 
 def _from_npz(path: Path, splits: list[str], asked: str) -> tuple[list, list]:
+    from genwidgets.data.npz import read_npz
+
     need = [f"{a}_{s}" for s in splits for a in ("x", "y")]
     try:
-        with np.load(path, allow_pickle=False) as f:
-            keys = sorted(f.files)
-            arrays = {k: f[k] for k in need if k in keys}
-    except (OSError, ValueError, EOFError, zlib.error) as e:
-        raise DataError(f"Expected a NumPy .npz file. Received: {str(path)!r}, which cannot "
-                        f"be read ({e}).") from None
-    if len(arrays) < len(need):
-        raise DataError(
-            f"Expected arrays {need} in {str(path)!r} for split={asked!r} (Keras' mnist.npz "
-            f"layout). Found: {keys}.")
+        arrays = read_npz(path, need)
+    except DataError as e:
+        if "Found:" in str(e):  # the file reads, but lacks a split
+            raise DataError(f"{e} For split={asked!r} the layout of Keras' mnist.npz is "
+                            f"needed.") from None
+        raise
     return [arrays[f"x_{s}"] for s in splits], [arrays[f"y_{s}"] for s in splits]
 
 
-def _from_keras(kind: str, splits: list[str]) -> tuple[list, list]:
-    import keras  # genwidgets, imported already, has set the backend
+def _from_download(kind: str, splits: list[str], asked: str) -> tuple[list, list]:
+    """The files of Keras' copy, fetched into its cache folder when missing."""
+    from genwidgets.data import download
 
-    loader = getattr(keras.datasets, kind)
-    try:
-        (x_train, y_train), (x_test, y_test) = loader.load_data()
-    except Exception as e:  # noqa: BLE001  (Keras raises a bare Exception for a failed fetch)
-        raise DataError(
-            f"Could not download {kind} through Keras ({type(e).__name__}: {e}). This machine "
-            f"may be offline. Fix: pass path= a folder holding the IDX files "
-            f"(train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-...) or an .npz "
-            f"with x_train, y_train, x_test, y_test. Keras keeps what it downloads in "
-            f"~/.keras/datasets.") from e
-    parts = {"train": (x_train, y_train), "test": (x_test, y_test)}
-    return [parts[s][0] for s in splits], [parts[s][1] for s in splits]
+    folder = download.fetch(kind, splits)
+    if kind == "mnist":
+        return _from_npz(folder / "mnist.npz", splits, asked)
+    return _from_folder(folder / "fashion-mnist", splits, asked)
 
 
 def load_mnist(kind: str = "mnist", path: str | Path | None = None, split: str = "train",
                limit: int | None = None) -> Dataset:
     """MNIST or Fashion-MNIST, 28x28 grey, from ``path`` (a folder of IDX files or an .npz)
-    or, when ``path`` is None, from Keras' download (cached under ~/.keras/datasets)."""
+    or, when ``path`` is None, from Keras' copy, downloaded with a progress bar into
+    ``~/.keras/datasets`` when missing (offline: an error that says how to get it)."""
     if kind not in KINDS:
         raise DataError(f"Expected kind to be one of {tuple(KINDS)}. Received: kind={kind!r}")
     if split not in SPLITS:
@@ -164,12 +177,12 @@ def load_mnist(kind: str = "mnist", path: str | Path | None = None, split: str =
     limit = _check_limit(limit)
     splits = ["train", "test"] if split == "all" else [split]
     if path is None:
-        xs, ys = _from_keras(kind, splits)
+        xs, ys = _from_download(kind, splits, split)
     else:
         path = Path(path)
         if path.is_dir():
             xs, ys = _from_folder(path, splits, split)
-        elif path.is_file() and path.suffix == ".npz":
+        elif path.suffix == ".npz" and path.exists():  # read as a regular file, or refused
             xs, ys = _from_npz(path, splits, split)
         else:
             state = "is not an .npz file" if path.exists() else "does not exist"

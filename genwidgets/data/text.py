@@ -153,24 +153,48 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[.!?][\"')\]])\s+")
 
 
 def read_text_file(path: str | Path) -> str:
-    """The text of a UTF-8 file (a BOM is dropped), or DataError saying where it is not UTF-8."""
+    """The text of a UTF-8 file (a BOM is dropped), or DataError saying where it is not UTF-8
+    (or that it is no regular file, or too large: :func:`genwidgets.data.files.read_bytes`)."""
+    from genwidgets.data.files import read_bytes  # a regular file, at most MAX_BYTES
+
     path = Path(path)
-    if not path.exists():
-        raise DataError(f"Expected a text file. Received: path={str(path)!r}, which does not "
-                        f"exist. Check the spelling and the current folder ({Path.cwd()}).")
-    if path.is_dir():
-        raise DataError(f"Expected a text file. Received: path={str(path)!r}, a folder. "
-                        f"Pass one file inside it.")
-    data = path.read_bytes()
+    data = read_bytes(path, "a text file")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        line = data.count(b"\n", 0, e.start) + 1
-        raise DataError(
-            f"Expected a UTF-8 text file. Received: {str(path)!r}, which is not UTF-8: byte "
-            f"0x{data[e.start]:02x} at byte offset {e.start} (line {line}: {e.reason}). "
-            f"Fix: re-save the file as UTF-8 (in an editor: 'Save with encoding UTF-8'; or "
-            f"iconv -f latin1 -t utf-8 in.txt > out.txt).") from None
+        raise not_utf8_error(path, data, e) from None
+
+
+_BOMS = ((b"\xff\xfe\x00\x00", "UTF-32LE", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32BE", "UTF-32"),
+         (b"\xff\xfe", "UTF-16LE", "UTF-16"), (b"\xfe\xff", "UTF-16BE", "UTF-16"))
+
+
+def not_utf8_error(path: Path, data: bytes, e: UnicodeDecodeError) -> DataError:
+    """The error for a file that is not UTF-8: a UTF-16 or UTF-32 one (a byte-order mark,
+    or NUL bytes between the letters) is named as such, with the conversion to run."""
+    fix = "(in an editor: 'Save with encoding UTF-8')"
+    for bom, name, source in _BOMS:
+        if data.startswith(bom):
+            return DataError(
+                f"Expected a UTF-8 text file. Received: {str(path)!r}, which is {name} (it "
+                f"starts with the {name} byte-order mark {bom.hex(' ')}), not UTF-8. Fix: "
+                f"convert it to UTF-8, e.g. iconv -f {source} -t utf-8 in.txt > out.txt "
+                f"{fix}.")
+    head = data[:4096]
+    nuls = head.count(b"\0")
+    if nuls * 4 > len(head):
+        name = "UTF-16LE" if head[1::2].count(0) > head[0::2].count(0) else "UTF-16BE"
+        return DataError(
+            f"Expected a UTF-8 text file. Received: {str(path)!r}, which looks like {name} "
+            f"without a byte-order mark ({nuls} NUL bytes in its first "
+            f"{len(head)}), not UTF-8. Fix: convert it to UTF-8, e.g. iconv -f {name} -t "
+            f"utf-8 in.txt > out.txt {fix}.")
+    line = data.count(b"\n", 0, e.start) + 1
+    return DataError(
+        f"Expected a UTF-8 text file. Received: {str(path)!r}, which is not UTF-8: byte "
+        f"0x{data[e.start]:02x} at byte offset {e.start} (line {line}: {e.reason}). "
+        f"Fix: re-save the file as UTF-8 {fix}; or, if it is Latin-1 (Windows-1252), "
+        f"iconv -f latin1 -t utf-8 in.txt > out.txt.")
 
 
 def default_seq_len(lengths: Sequence[int]) -> int:

@@ -257,7 +257,10 @@ def _reload_data(registry, doc: dict) -> Dataset:
             f"The run's data {name!r} is not a registered dataset, so it cannot be loaded "
             f"again. Expected one of {sorted(registry.datasets)}. Fix: pass the data itself, "
             f"LatentSource.from_folder(path, dataset=...).")
-    return registry.dataset(name).load(**options)
+    from genwidgets.config import data_options
+
+    spec = registry.dataset(name)
+    return spec.load(**data_options(spec, options))  # typed: "200" of older runs is 200
 
 
 def _check_same_data(doc: dict, dataset: Dataset, tokenizer) -> None:

@@ -175,13 +175,17 @@ def load_latest(run_folder: str | os.PathLike, spec=None, *, load: bool = True,
     dirs = checkpoint_dirs(run_folder)
     if not dirs:
         return None
-    notes, errors = [], {}
+    notes, errors, whole = [], {}, {}
     for path in dirs:
         try:
             state = read_state(path)
-            model = load_model(path, spec) if load else None
         except Exception as exc:  # a damaged checkpoint: say so and try the one before
             errors[path] = f"{type(exc).__name__}: {exc}"
+            continue
+        try:
+            model = load_model(path, spec) if load else None
+        except Exception as exc:  # whole on disk, yet it does not load into this spec
+            errors[path] = whole[path] = f"{type(exc).__name__}: {exc}"
             continue
         for bad in errors:
             notes.append(f"checkpoint {bad.name} cannot be loaded ({errors[bad]}); resumed "
@@ -190,9 +194,33 @@ def load_latest(run_folder: str | os.PathLike, spec=None, *, load: bool = True,
         if set_aside:
             set_aside_damaged(checkpoint)
         return checkpoint
+    if whole:  # intact files: the model differs, not the checkpoint
+        raise mismatch_error(run_folder, spec, whole)
     raise CheckpointError(
         f"Expected a checkpoint in {Path(run_folder) / FOLDER} that loads. Received: "
         f"{len(dirs)} damaged: " + "; ".join(f"{p.name}: {e}" for p, e in errors.items()))
+
+
+def mismatch_error(run_folder, spec, whole: dict[Path, str]) -> CheckpointError:
+    """The error for checkpoints that are whole (their SHA-256 checks) yet do not load as
+    ``spec``'s model: written by another model, plugin version or config. Names what differs."""
+    path = next(iter(whole))
+    state = read_state(path)
+    differs = []
+    if spec is not None and state.get("model") != spec.name:
+        differs.append(f"model {state.get('model')!r}, not {spec.name!r}")
+    if spec is not None:
+        now = plugin_of(spec)
+        for key in ("plugin", "version"):
+            if state.get(key) is not None and state.get(key) != now.get(key):
+                differs.append(f"{key} {state.get(key)!r}, installed now {now.get(key)!r}")
+    what = "; ".join(differs) or "a model whose layers or settings differ from this one's"
+    return CheckpointError(
+        f"The checkpoints in {Path(run_folder) / FOLDER} are whole (their files check) but "
+        f"were written by another model than this one: {what}. They are not damaged; "
+        f"nothing was changed. Resume with the model and config the run was trained with "
+        f"(`genwidgets train --resume`, Run.from_folder, which read its config.json). "
+        f"Received: {path.name}: {whole[path][:300]}")
 
 
 def set_aside_damaged(checkpoint: Checkpoint) -> None:
@@ -255,10 +283,17 @@ def find_checkpoint(run, out) -> Checkpoint:
 
     Reads only: damaged newer checkpoints are named, and set aside once the resume passes.
     """
+    first = load_latest(out, run.spec, load=False, set_aside=False)  # states only
+    if first is None:
+        raise no_checkpoint_error(out)
+    _check_setup(run, first)  # another model or batch size: said before loading a model
     with run.placement.scope():
         checkpoint = load_latest(out, run.spec, set_aside=False)
-    if checkpoint is None:
-        raise no_checkpoint_error(out)
+    _check_setup(run, checkpoint)
+    return checkpoint
+
+
+def _check_setup(run, checkpoint: Checkpoint) -> None:
     state = checkpoint.state
     if state.get("model") != run.spec.name:
         raise ValueError(f"The checkpoint {checkpoint.path} is of model {state.get('model')!r}. "
@@ -270,7 +305,6 @@ def find_checkpoint(run, out) -> Checkpoint:
             f"{state.get('batch_size')} and {state.get('steps_per_epoch')} steps an epoch. "
             f"Received: batch_size={run.batch_size}, {run.steps_per_epoch} steps an epoch. "
             f"Resume with the same data and batch size.")
-    return checkpoint
 
 
 def initial_seed(seed: int | None, checkpoint: Checkpoint | None,
@@ -343,6 +377,15 @@ def rows_to_resume(run, checkpoint: Checkpoint, folder) -> tuple[list[dict], lis
     return batches[:n], epochs[:m]
 
 
+def restore_in_memory(run, checkpoint: Checkpoint, batches: list[dict],
+                      epochs: list[dict]) -> None:
+    """Bring ``run``'s history and position to the checkpoint's, writing nothing."""
+    run.history, run.epoch_history = list(batches), list(epochs)
+    run._epochs_done = int(checkpoint.state["epoch"])
+    run._resume_goal = run.epochs  # start() goes on up to the run's total of epochs
+    run.notes = list(checkpoint.notes)
+
+
 def restore(run, checkpoint: Checkpoint, batches: list[dict], epochs: list[dict]) -> None:
     """Bring ``run``'s history and position to the checkpoint's (rows after it are dropped).
 
@@ -351,10 +394,7 @@ def restore(run, checkpoint: Checkpoint, batches: list[dict], epochs: list[dict]
     set_aside_damaged(checkpoint)
     for name, rows in (("batches.jsonl", batches), ("history.jsonl", epochs)):
         run.folder.write_rows(name, rows)  # also drops a torn last line
-    run.history, run.epoch_history = list(batches), list(epochs)
-    run._epochs_done = int(checkpoint.state["epoch"])
-    run._resume_goal = run.epochs  # start() goes on up to the run's total of epochs
-    run.notes = list(checkpoint.notes)
+    restore_in_memory(run, checkpoint, batches, epochs)
     for note in run.notes:
         import warnings
 

@@ -81,6 +81,11 @@ def read_jsonl(path: Path, *, strict: bool = True) -> list[dict[str, Any]]:
     ``strict=False`` (for views) damaged rows are skipped and the rest are kept.
     """
     path = Path(path)
+    if not path.exists():
+        return []
+    if not path.is_file():  # a FIFO would block, a folder cannot be read
+        raise RunFolderError(f"{path} is not a regular file (Expected one JSON object per "
+                             f"line). Nothing was read from it.")
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -253,8 +258,11 @@ class RunRecord:
 def read_run(path: str | os.PathLike) -> RunRecord:
     """A run folder's summary; a folder that cannot be read says why in ``error``."""
     path = Path(path)
-    record = RunRecord(path, saved=(path / "model.keras").exists())
+    record = RunRecord(path)
     try:
+        record.saved = (path / "model.keras").exists()
+        if not (path / "config.json").is_file():  # a FIFO would block the reader
+            raise ValueError("not a regular file")
         doc = json.loads((path / "config.json").read_text(encoding="utf-8"))
         record.model, record.data = str(doc["model"]), str(doc["data"])
         record.config = dict(doc.get("config") or {})
@@ -276,10 +284,31 @@ def read_run(path: str | os.PathLike) -> RunRecord:
 
 
 def find_runs(root: str | os.PathLike) -> list[RunRecord]:
-    """Every run folder under ``root`` (any depth), newest first."""
+    """Every run folder under ``root`` (any depth), newest first. A folder that cannot be
+    read (no permission, say) is a record whose ``error`` says why; the rest are listed."""
     root = Path(root)
-    if not root.is_dir():
-        return []
-    folders = {p.parent for p in root.rglob("config.json")}
-    return [read_run(p) for p in sorted(folders, key=lambda p: p.stat().st_mtime,
-                                        reverse=True)]
+    try:
+        if not root.is_dir():
+            return []
+    except OSError as exc:
+        return [RunRecord(root, error=f"{root} cannot be read ({type(exc).__name__}: "
+                                      f"{exc.strerror or exc})")]
+    unreadable: dict[Path, str] = {}
+
+    def note(exc: OSError) -> None:
+        where = Path(exc.filename) if exc.filename else root
+        unreadable[where] = (f"{where} cannot be read ({type(exc).__name__}: "
+                             f"{exc.strerror or exc}). Expected a folder genwidgets may read.")
+
+    folders = {Path(top) for top, dirs, files in os.walk(root, onerror=note)
+               if "config.json" in files or "config.json" in dirs}
+    found = [read_run(p) for p in folders]
+    found += [RunRecord(p, error=text) for p, text in unreadable.items() if p not in folders]
+
+    def mtime(record: RunRecord) -> float:
+        try:
+            return record.path.stat().st_mtime
+        except OSError:
+            return 0.0
+
+    return sorted(found, key=mtime, reverse=True)

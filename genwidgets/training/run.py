@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
+import dataclasses
 import queue
 import threading
 import time
@@ -47,6 +48,12 @@ def full_batches(x, batch_size: int):
         raise ValueError("Expected at least one item to train on. Received: empty data")
     batch_size = min(int(batch_size), n)
     return x[: n - n % batch_size], batch_size
+
+
+def _replaced(config, values: dict) -> Any:
+    """``config`` with those of ``values`` that are its fields."""
+    names = {f.name for f in dataclasses.fields(config)}
+    return dataclasses.replace(config, **{k: v for k, v in values.items() if k in names})
 
 
 class Run:
@@ -93,10 +100,24 @@ class Run:
             if not resume:
                 check_new(folder.path, overwrite)
         if isinstance(dataset, str):
-            dataset = registry.dataset(dataset).load(**(data_options or {}))
+            from genwidgets.config import data_options as typed_options
+
+            data_spec = registry.dataset(dataset)
+            data_options = typed_options(data_spec, data_options)
+            dataset = data_spec.load(**data_options)
         self.dataset = dataset
-        if config is None or isinstance(config, dict):
-            config = self.spec.config_for(dataset.info.modality, **(config or {}))
+        asked = config  # a resume compares what was asked with the run's own settings
+        if resume:
+            from genwidgets.training.resume import resumed_config
+
+            config, changes = resumed_config(self.spec, folder.path, asked,
+                                             dataset.info.modality)
+        elif config is None or isinstance(config, dict):
+            config, changes = self.spec.config_for(dataset.info.modality, **(config or {})), {}
+        else:  # a Config of this spec, checked again; a string is the config's fault
+            from genwidgets.config import check_config
+
+            config, changes = check_config(self.spec, config), {}
         self.config = config
         if dataset.info.modality not in self.spec.modalities:
             raise ValueError(
@@ -129,6 +150,12 @@ class Run:
                 self.model = self.placement.adopt(model)
             else:
                 self.model = self._build(config, dataset.info)
+        if changes:  # mutable settings given anew to a resume: checked before any write
+            from genwidgets.training.resume import checked_changes
+
+            changes = checked_changes(self.spec, config, changes, when="on a resume",
+                                      zero_rate=not hasattr(self.model, "set_hyper"))
+            self.config = config = _replaced(config, changes)
         self.extra_callbacks = list(callbacks)
         self.checkpoint_every_s = float(checkpoint_every_s)
         self.checkpoint_mid_epoch_s = float(checkpoint_mid_epoch_s)
@@ -140,7 +167,12 @@ class Run:
         self.epoch_history: list[dict] = []
         self._epochs_done = 0
         self.folder = folder
-        if folder is not None:  # every check passed: write, holding the folder's lock
+        # a resumed run that already has its epochs: nothing is written unless it trains on
+        self.already_finished = (checkpoint is not None
+                                 and checkpoint.step >= self.epochs * self.steps_per_epoch)
+        self._deferred_write = None
+
+        def write_folder(goal: int) -> None:  # every check passed: write, holding the lock
             from genwidgets.training.folder import RunFolderError
             from genwidgets.training.ownership import check_new, remove_own_files, signature
 
@@ -158,7 +190,7 @@ class Run:
                     restore(self, checkpoint, *rows)
                 elif not check_new(folder.path, overwrite).empty:
                     remove_own_files(folder.path)  # overwrite=True: only genwidgets' files
-                folder.write_config(self.spec, config, dataset, epochs=self.epochs,
+                folder.write_config(self.spec, self.config, dataset, epochs=goal,
                                     batch_size=self.batch_size,
                                     data_options=data_options or {}, seed=self.seed,
                                     distribution=distribution, precision=precision,
@@ -166,8 +198,22 @@ class Run:
                 folder.mark_written()
             finally:
                 folder.lock.release()
+
+        if self.already_finished:  # in memory only: the folder stays byte-identical
+            from genwidgets.training.checkpoint import restore_in_memory
+
+            restore_in_memory(self, checkpoint, *rows)
+            self._deferred_write = write_folder
+        elif folder is not None:
+            write_folder(self.epochs)
         self.state = "idle"
         self.message = (f"resumed at step {self.steps}" if checkpoint is not None else "ready")
+        if self.already_finished:
+            self.state = "finished"
+            self.message = (
+                f"already finished: {self.steps} steps ({self._epochs_done} epochs) of the "
+                f"{self.epochs} epochs asked; nothing was changed. To train on, ask for more "
+                f"epochs in all (epochs={self._epochs_done + 1} or more)")
         if self.notes:
             self.message += f" ({'; '.join(self.notes)})"
         self.error: BaseException | None = None
@@ -188,34 +234,40 @@ class Run:
         self._subscribers: list[queue.Queue] = []
         self._lock = threading.RLock()  # re-entered when a request made at the end calls set()
         self._flush_lock = threading.Lock()
+        if changes:  # a resume given a new learning rate (or another mutable setting)
+            self._changes.update(changes)
+            self._apply_changes(self.model)
+            if not self.already_finished:
+                self.message += f" ({', '.join(f'{k}={v!r}' for k, v in changes.items())})"
 
     @classmethod
     def from_folder(cls, folder: str | Path, *, spec: ModelSpec | None = None,
                dataset: Dataset | None = None, **kwargs: Any) -> Run:
         """A run picking up ``folder``'s latest checkpoint (after a stop, a crash or a
         kernel restart): the model, its settings and data are those of ``config.json``."""
-        import json
-
+        from genwidgets.config import data_options
         from genwidgets.plugins import get_registry
+        from genwidgets.training.resume import read_run_config
 
         path = Path(folder) / "config.json"
-        try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-            name, data_name = doc["model"], doc["data"]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        if not path.exists():
             raise FileNotFoundError(
                 f"Expected a run folder with a readable config.json. Received: {str(folder)!r} "
-                f"({type(exc).__name__}: {exc})") from exc
+                f"(FileNotFoundError: {path} does not exist)")
+        doc = read_run_config(folder)  # says which key is missing or of the wrong type
         registry = get_registry()
         options = dict(doc.get("data_options") or {})
         if dataset is None:
-            dataset = registry.dataset(data_name).load(**options)
+            data_spec = registry.dataset(doc["data"])
+            options = data_options(data_spec, options)  # typed: limit=200, not "200"
+            dataset = data_spec.load(**options)
         kwargs = {"epochs": doc.get("epochs", 10), "batch_size": doc.get("batch_size", 64),
                   "distribution": doc.get("distribution", "auto"),
                   "precision": doc.get("precision", "float32"), "seed": doc.get("seed"),
                   "data_options": options, **kwargs}
-        return cls(spec or registry.model(name), dataset, doc.get("config") or {},
-                   out=folder, resume=True, **kwargs)
+        config = kwargs.pop("config", None)  # None: the run's own settings
+        return cls(spec or registry.model(doc["model"]), dataset, config, out=folder,
+                   resume=True, **kwargs)
 
     # -- controls (any thread) ---------------------------------------------
     def start(self, epochs: int | None = None) -> Run:
@@ -229,6 +281,12 @@ class Run:
                 raise RunError("Another run is training this model right now; stop it first.")
             if epochs is not None:
                 epochs = integer("epochs", epochs, 1)
+            if self._deferred_write is not None:  # a resumed run that had its epochs
+                if epochs is None:
+                    raise RunError(f"This run is {self.message}. start(epochs=N) trains N "
+                                   f"more.")
+                self._deferred_write(self._epochs_done + epochs)
+                self._deferred_write = None
             if self.folder is not None:  # held until the worker ends
                 self.folder.lock.acquire("train")
                 try:
@@ -284,19 +342,18 @@ class Run:
             self.start()
 
     def set(self, **values: Any) -> None:
-        """Change settings mid-run (``learning_rate`` and the spec's ``mutable`` fields)."""
-        from genwidgets.config import coerce, field_types
+        """Change settings mid-run (``learning_rate`` and the spec's ``mutable`` fields).
 
-        types = field_types(type(self.config))
-        for name, value in values.items():
-            if name not in self.spec.mutable:
-                raise ValueError(
-                    f"{self.spec.name}: {name!r} cannot change while training. Expected one "
-                    f"of {list(self.spec.mutable)}. Received: {name}={value!r}")
-            value = coerce(name, types.get(name, float), value, self.spec.name)
-            if isinstance(value, float) and not value >= 0:
-                raise ValueError(f"{self.spec.name}: {name} must be >= 0. Received: {value}")
-            self._changes[name] = value
+        The values are checked at once with the plugin's Config (its types and its
+        ``validate()``), so a value the model would refuse raises here instead of killing
+        the run; ``learning_rate=0`` (freeze the weights) is allowed where the model takes
+        its learning rate straight into the optimizer (no ``set_hyper``)."""
+        from genwidgets.training.resume import checked_changes
+
+        parsed = checked_changes(self.spec, self.config, values,
+                                 zero_rate=not hasattr(self.model, "set_hyper"))
+        self.config = _replaced(self.config, parsed)
+        self._changes.update(parsed)
         with self._lock:  # the worker applies them before its next batch, or at its end
             queued = self._serving
         if not queued:
@@ -510,6 +567,12 @@ class Run:
             from genwidgets.training.checkpoint import plugin_of
 
             plugin = plugin_of(self.spec)["plugin"]
+            if isinstance(exc, ValueError):  # Keras' and the plugins' word for "not these"
+                raise ModelBuildError(
+                    f"Model {self.spec.name!r} cannot be built with these settings on this "
+                    f"data: {exc} Change the setting it names (--set / the settings form), "
+                    f"or the data. (Only if the settings are right is plugin {plugin!r} at "
+                    f"fault: `genwidgets plugins --check`.)") from exc
             raise ModelBuildError(
                 f"Model {self.spec.name!r} (plugin {plugin!r}) failed to build: "
                 f"{type(exc).__name__}: {exc}. Expected build(config, data_info) to return "

@@ -56,7 +56,8 @@ class InterpolationStrip(W.VBox):
                                     tooltips=["straight line (lerp)",
                                               "great circle (slerp), for Gaussian latents"],
                                     style={"button_width": "80px"})
-        self.position = W.IntSlider(value=0, min=0, max=steps - 1, description="show",
+        # counts from 1, as its caption does ("step 1 of 8"): image k is position k + 1
+        self.position = W.IntSlider(value=1, min=1, max=steps, description="show",
                                     continuous_update=True)
         self.strip = W.Image(value=BLANK_PNG, format="png", layout=W.Layout(max_width=f"{width}px"))
         self.large = W.Image(value=BLANK_PNG, format="png", layout=W.Layout(width="192px"))
@@ -77,10 +78,16 @@ class InterpolationStrip(W.VBox):
                           W.HBox([self.large, W.VBox([self.position, self.caption])]),
                           self.error])
         self.add_class("gw-interpolation-strip")
+        self.follower = None  # a RunFollower that decodes again while a run trains, if any
         if latent_map is not None:
             latent_map.on_path(self.set_endpoints)
         if a is not None or b is not None:
             self.set_endpoints(a, b)
+
+    def close(self) -> None:
+        if getattr(self, "follower", None) is not None:
+            self.follower.stop()
+        super().close()
 
     def set_endpoints(self, a, b) -> None:
         """Walk from latent vector ``a`` to ``b`` (one batched decode)."""
@@ -106,14 +113,14 @@ class InterpolationStrip(W.VBox):
         cell = min(72, self.width / n)
         self.strip.value = image_grid_png(images, cols=n, scale=pixel_scale(images, cell))
         shown = self.position.value
-        self.position.max = n - 1  # clips the value; its observer then shows that image
+        self.position.max = n  # clips the value; its observer then shows that image
         if self.position.value == shown:
             self._show_position()
 
     def _show_position(self) -> None:
         if self.images is None:
             return
-        k, n = self.position.value, len(self.images)
+        k, n = self.position.value - 1, len(self.images)
         self.large.value = image_grid_png(self.images[k:k + 1],
                                           scale=pixel_scale(self.images, 192))
         name = {0: " (A)", n - 1: " (B)"}.get(k, "")

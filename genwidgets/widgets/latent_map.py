@@ -57,8 +57,8 @@ class LatentMap(W.VBox):
         max_items: points to encode (a fixed random subset of the data).
     """
 
-    def __init__(self, source, *, max_items: int = 2000, seed: int = 0, width: int = 520,
-                 height: int = 460):
+    def __init__(self, source, *, max_items: int = 2000, seed: int = 0, width: int = 640,
+                 height: int = 520):
         from genwidgets.latent import Projection
         from genwidgets.latent.health import is_variational
 
@@ -80,7 +80,6 @@ class LatentMap(W.VBox):
         self.snapshots = self.source.snapshots  # a SnapshotStore, or None
         self.epochs: list[int] = []  # the saved epochs on the timeline
         self.epoch: int | None = None  # the epoch shown; None: the live encoding
-        self.bounds = None  # (lo, hi) of every map position drawn since the timeline came
         self._encode()
         axes = ("z[0]", "z[1]") if self.source.latent_dim == 2 else ("PC 1", "PC 2")
         title = f"{self.source.spec.name} on {self.source.info.name}"
@@ -248,7 +247,6 @@ class LatentMap(W.VBox):
         """Make these encodings the map's points (drawn by the caller)."""
         self.idx, self.z, self.log_var = np.asarray(idx), np.asarray(z), log_var
         self.xy = np.asarray(self.projection.transform(self.z), dtype="float32")
-        self._widen(self.xy)
         self.rows = {int(i): r for r, i in enumerate(self.idx)}  # item index -> point row
         y, names = self.source.labels, self.source.label_names
         self.labels = None if y is None else np.array(
@@ -260,14 +258,16 @@ class LatentMap(W.VBox):
         hover = ([hover_text(t) for t in items] if self.is_text else
                  [f"#{i} · {html.escape(labels[r] if labels is not None else 'item')}"
                   for r, i in enumerate(self.idx)])
-        fixed = self.bounds if self.epochs else None  # a timeline: the axes stay put
-        traces, self._groups = map_traces(self.xy, self.idx, labels, hover, fixed)
+        # the axes fit the cloud shown, with a margin (a fixed range over every epoch left
+        # the cloud of the latest in the middle); the click grid covers the same area
+        bounds = (self.xy.min(0), self.xy.max(0)) if len(self.xy) else None
+        traces, self._groups = map_traces(self.xy, self.idx, labels, hover, bounds)
         self._path_trace, self._selected_trace = len(traces) - 2, len(traces) - 1
         fig = self.figure
-        lo, hi = extent(*fixed) if fixed is not None else (None, None)
+        lo, hi = extent(*bounds) if bounds is not None else (None, None)
         with fig.batch_update():
-            fig.layout.xaxis.range = None if lo is None else [lo[0], hi[0]]
-            fig.layout.yaxis.range = None if lo is None else [lo[1], hi[1]]
+            fig.layout.xaxis.range = None if lo is None else [float(lo[0]), float(hi[0])]
+            fig.layout.yaxis.range = None if lo is None else [float(lo[1]), float(hi[1])]
         if [t.name for t in fig.data] == [t.name for t in traces]:
             with fig.batch_update():  # the same groups: move the points and the grid
                 for old, new in zip(fig.data[:-2], traces[:-2]):
@@ -304,19 +304,12 @@ class LatentMap(W.VBox):
         epochs = self.snapshots.epochs() if self.snapshots is not None else []
         if epochs == self.epochs:
             return
-        for epoch in set(epochs) - set(self.epochs):  # the axes hold every saved epoch
-            self._widen(self.projection.transform(self.snapshots.load(epoch).z))
         self.epochs = epochs
         if self.epoch is not None and self.epoch not in epochs:  # snapshots of a new run
             self.show_epoch(None)
         self.timeline.set_epochs(epochs, self.epoch)
         with self._sending():
-            self._draw_points()  # on the widened axes
-
-    def _widen(self, xy) -> None:
-        lo, hi = np.min(xy, axis=0), np.max(xy, axis=0)
-        self.bounds = (lo, hi) if self.bounds is None else (
-            np.minimum(self.bounds[0], lo), np.maximum(self.bounds[1], hi))
+            self._draw_points()
 
     # -- clicks -----------------------------------------------------------------------
     def _guard(self, action, *args):

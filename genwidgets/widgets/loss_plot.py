@@ -20,6 +20,10 @@ import ipywidgets as W
 import plotly.graph_objects as go
 
 SKIP = ("step", "epoch", "t")
+# The total solid and dark, its parts dashed in colour: where the loss is nearly its
+# reconstruction (a text VAE's small KL) both lines still show, neither hides the other.
+TOTAL_LINE = dict(color="#212121", width=2.5)
+PART_DASH = "dash"
 MAX_EPOCH_LINES = 40  # beyond this, every k-th epoch gets its line
 
 
@@ -59,7 +63,7 @@ class _Series:
 
 class LossPlot(W.VBox):
     def __init__(self, rows=(), epoch_rows=(), *, max_points: int = 2000, title: str = "loss",
-                 height: int = 320, width: int = 500):
+                 height: int = 340, width: int = 720):
         self.max_points = max_points
         self.smoothing = W.FloatSlider(value=0.6, min=0.0, max=0.99, step=0.01,
                                        description="smoothing", continuous_update=False)
@@ -122,7 +126,9 @@ class LossPlot(W.VBox):
         wanted += [(name, xs, ys, "markers") for name, (xs, ys) in self.val.items()]
         for name, xs, ys, mode in wanted:  # new loss parts get a trace of their own
             if name not in [t.name for t in fig.data]:
-                fig.add_trace(go.Scatter(x=[], y=[], name=name, mode=mode))
+                line = TOTAL_LINE if name == "loss" else dict(dash=PART_DASH, width=1.8)
+                fig.add_trace(go.Scatter(x=[], y=[], name=name, mode=mode,
+                                         line=line if mode == "lines" else None))
         names = [t.name for t in fig.data]
         with fig.batch_update():
             for name, xs, ys, _ in wanted:

@@ -38,6 +38,13 @@ def image_grid_png(images, cols: int | None = None, scale: int = 3, pad: int = 1
     return buf.getvalue()
 
 
-def text_lines_html(lines, css_class: str = "gw-text-lines") -> str:
-    items = "".join(f"<li><code>{html.escape(line) or '&nbsp;'}</code></li>" for line in lines)
-    return f'<ol class="{css_class}">{items}</ol>'
+# Lines wrap inside their panel (a long sentence never runs off its edge), and a long list
+# scrolls in a box of its own instead of pushing what follows below the fold.
+WRAP = "white-space:pre-wrap;overflow-wrap:anywhere;word-break:break-word"
+
+
+def text_lines_html(lines, css_class: str = "gw-text-lines", max_height: str = "16em") -> str:
+    items = "".join(f'<li><code style="{WRAP}">{html.escape(line) or "&nbsp;"}</code></li>'
+                    for line in lines)
+    return (f'<ol class="{css_class}" style="max-height:{max_height};overflow-y:auto;'
+            f'margin:0;padding-left:2.2em;max-width:100%;box-sizing:border-box">{items}</ol>')

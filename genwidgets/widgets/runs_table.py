@@ -38,6 +38,10 @@ def settings_text(record: RunRecord) -> str:
     return ", ".join(f"{k}={v}" for k, v in changed.items()) or "defaults"
 
 
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _fmt(value) -> str:
     return f"{value:.3g}" if isinstance(value, float) else str(value)
 
@@ -90,17 +94,15 @@ class RunsTable(W.VBox):
         self.records = find_runs(self.root)
         self._curves.clear()
         self.checks = []
-        cells = [W.HTML(f"<b>{c}</b>") for c in COLUMNS]
         for i, record in enumerate(self.records):
-            check = W.Checkbox(value=record.path in ticked, indent=False,
-                               disabled=record.error is not None,
+            check = W.Checkbox(value=record.path in ticked and record.error is None,
+                               indent=False, disabled=record.error is not None,
                                layout=W.Layout(width="28px"))
             check.add_class("gw-run-select")
             check.add_class(f"gw-run-{i}")
-            check.observe(lambda _: self._draw(), "value")
+            check.observe(lambda _: self._quiet or self._draw(), "value")
             self.checks.append(check)
-            cells += [check, *self._row(record)]
-        self.table.children = cells
+        self._render()
         n = len(self.records)
         self.heading.value = (
             f"<b>{n} run{'s' if n != 1 else ''}</b> in <code>{html.escape(str(self.root))}"
@@ -109,6 +111,19 @@ class RunsTable(W.VBox):
             f"<code>Run(..., out='{html.escape(str(self.root))}/NAME')</code> or "
             f"<code>genwidgets train --out {html.escape(str(self.root))}/NAME</code>.")
         self._draw()
+
+    def _render(self) -> None:
+        cells = [W.HTML(f"<b>{c}</b>") for c in COLUMNS]
+        for record, check in zip(self.records, self.checks):
+            try:
+                row = self._row(record)
+            except Exception as exc:  # one odd folder shows its reason; the rest stay
+                record.error = f"{record.path} cannot be shown ({type(exc).__name__}: {exc})"
+                row = self._row(record)
+            if record.error is not None:
+                check.disabled = True
+            cells += [check, *row]
+        self.table.children = cells
 
     def _row(self, record: RunRecord) -> list[W.HTML]:
         if record.error:
@@ -123,13 +138,32 @@ class RunsTable(W.VBox):
 
     def _rows_of(self, record: RunRecord) -> list[dict]:
         if record.path not in self._curves:
-            rows = record.batches() or record.epoch_rows()
+            try:
+                rows = record.batches() or record.epoch_rows()
+            except (OSError, ValueError) as exc:  # say, batches.jsonl unreadable: its row says
+                record.error = (f"{record.path} cannot be read ({type(exc).__name__}: "
+                                f"{exc})")
+                rows = []
+            rows = [r for r in rows if _number(r.get("step"))]
             stride = max(1, -(-len(rows) // MAX_POINTS))
             self._curves[record.path] = rows[::stride]
         return self._curves[record.path]
 
     def _draw(self) -> None:
         chosen = self.selected
+        for record in chosen:
+            self._rows_of(record)
+        failed = [r for r in chosen if r.error is not None]
+        if failed:  # its row now gives the reason, and its box is cleared
+            self._quiet = True
+            try:
+                for record, check in zip(self.records, self.checks):
+                    if record in failed:
+                        check.value = False
+            finally:
+                self._quiet = False
+            self._render()
+            chosen = self.selected
         parts = sorted({k for r in chosen for row in self._rows_of(r)[:1] for k in row
                         if k not in LOSS_SKIP} | {self.metric.value})
         metric = self.metric.value
@@ -142,7 +176,7 @@ class RunsTable(W.VBox):
                 self._quiet = False
         traces = []
         for record in chosen:
-            rows = [row for row in self._rows_of(record) if metric in row]
+            rows = [row for row in self._rows_of(record) if _number(row.get(metric))]
             if not rows:  # this run has no such loss part (an AE has no kl)
                 continue
             traces.append(go.Scatter(x=[row["step"] for row in rows],

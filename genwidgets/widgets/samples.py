@@ -219,7 +219,7 @@ class SampleList(_Samples):
         check_modality(source, "text", "SampleList", "SampleGrid")
         self.temperature = W.FloatSlider(value=temperature, min=0.05, max=2.0, step=0.05,
                                          description="temperature", continuous_update=False,
-                                         style={"description_width": "80px"})
+                                         style={"description_width": "initial"})
         self.temperature.add_class("gw-sample-temperature")
         self.view = W.HTML()
         self.view.add_class("gw-sample-lines")

@@ -30,9 +30,19 @@ from pathlib import Path
 import ipywidgets as W
 
 from genwidgets.widgets.config_form import ConfigForm
-from genwidgets.widgets.data_fields import UPLOAD_COPY, DataFields
+from genwidgets.widgets.data_fields import UPLOAD_COPIES, DataFields, dataset_choices
 
 TABS = ("Data & Model", "Train", "Explore", "Plugins")
+# The first run of the app (the VAE on the digits, 28 steps an epoch) trains about a minute
+# on 2 CPU cores: time to try Pause, the learning rate and Resume before it ends. Other data
+# (thousands of steps an epoch for sentences) starts at OTHER_EPOCHS.
+DEFAULT_EPOCHS, OTHER_EPOCHS = {"digits": 250}, 20
+
+
+def default_epochs(data: str) -> int:
+    """The epochs the form starts with for the dataset named ``data``."""
+    return DEFAULT_EPOCHS.get(data, OTHER_EPOCHS)
+WIDE = {"description_width": "initial"}  # a label as wide as its text: never cut
 CURRENT = "current run"
 _RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -90,15 +100,24 @@ def discard_untrained(run) -> bool:
         return False
     from genwidgets.training.folder import BOOKKEEPING  # the lock a run leaves
 
-    if {p.name for p in folder.path.iterdir()} - {"config.json", UPLOAD_COPY, *BOOKKEEPING}:
+    if {p.name for p in folder.path.iterdir()} - {"config.json", *UPLOAD_COPIES, *BOOKKEEPING}:
         return False
     shutil.rmtree(folder.path, ignore_errors=True)
     return True
 
 
+def random_ends(latent_dim: int, seed: int = 0):
+    """Two draws of N(0, I): the ends of a path for a model that cannot encode."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((2, latent_dim)).astype("float32")
+
+
 class Studio(W.VBox):
     def __init__(self, model: str = "vae", data: str | None = None, *, runs: str | Path = "runs",
-                 epochs: int = 20, batch_size: int = 64, registry=None, app: bool = False):
+                 epochs: int | None = None, batch_size: int = 64, registry=None,
+                 app: bool = False):
         from genwidgets.plugins import get_registry
         from genwidgets.widgets.plugin_browser import PluginBrowser
 
@@ -113,11 +132,13 @@ class Studio(W.VBox):
             from genwidgets.data.builtin import default_dataset
 
             data = default_dataset(self.registry.model(model).modalities)
-        self.data_choice = W.Dropdown(options=sorted(self.registry.datasets),
+        self.data_choice = W.Dropdown(options=dataset_choices(self.registry),
                                       value=self.registry.dataset(data).name, description="data")
-        self.epochs = W.BoundedIntText(value=epochs, min=1, max=100_000, description="epochs")
+        self._epochs_given = epochs is not None  # else they follow the data's default
+        self.epochs = W.BoundedIntText(value=epochs or default_epochs(self.data_choice.value),
+                                       min=1, max=100_000, description="epochs", style=WIDE)
         self.batch_size = W.BoundedIntText(value=batch_size, min=1, max=65_536,
-                                           description="batch size")
+                                           description="batch size", style=WIDE)
         from genwidgets.training.distribution import DISTRIBUTIONS, PRECISIONS
 
         self.distribution = W.Dropdown(options=DISTRIBUTIONS, value="auto",
@@ -126,10 +147,17 @@ class Studio(W.VBox):
                                     description="precision")
         self.create_button = W.Button(description="Create run", icon="plus",
                                       button_style="primary",
-                                      layout=W.Layout(flex="0 0 auto"))  # beside an error
+                                      layout=W.Layout(flex="0 0 auto", width="auto"))
         self.create_button.add_class("gw-create-run")
         self.create_button.on_click(lambda _: self.create_run())
-        self.message = W.HTML()
+        # offered when the current run trains or is paused: stop it, then create
+        self.stop_create = W.Button(description="Stop it and create", icon="stop",
+                                    button_style="warning",
+                                    layout=W.Layout(flex="0 0 auto", width="auto",
+                                                    display="none"))
+        self.stop_create.add_class("gw-stop-create")
+        self.stop_create.on_click(lambda _: self.stop_and_create())
+        self.message = W.HTML(layout=W.Layout(width="100%"))  # below the buttons: no squeeze
         self.message.add_class("gw-studio-message")
         self.form = ConfigForm(self.registry.model(self.model_choice.value), self._modality())
         self.form_box = W.VBox([self.form])
@@ -141,9 +169,10 @@ class Studio(W.VBox):
             W.HBox([self.model_choice, self.data_choice]), self.data_fields,
             W.HBox([self.epochs, self.batch_size]),
             W.HBox([self.distribution, self.precision]),
-            W.HTML("<b>settings</b>"), self.form_box,
-            W.HBox([self.create_button, self.message]),
-        ])
+            W.HTML("<b>settings</b> <small>(those that apply to this data; the grey line "
+                   "under each says what it does)</small>"), self.form_box,
+            W.HBox([self.create_button, self.stop_create]), self.message,
+        ], layout=W.Layout(width="100%"))
         self.train_box = W.VBox([W.HTML("Create a run on the <i>Data &amp; Model</i> tab.")])
         self.saved = W.Dropdown(options=[CURRENT], value=CURRENT, description="explore")
         self.saved.add_class("gw-explore-choice")
@@ -153,11 +182,15 @@ class Studio(W.VBox):
         self.saved_refresh.on_click(lambda _: self.list_saved())
         self.explore_box = W.VBox([W.HTML("Create a run first; train it a little, then "
                                           "explore its latent space here.")])
-        explore = W.VBox([W.HBox([self.saved, self.saved_refresh]), self.explore_box])
+        self.explore_heading = W.HTML()
+        self.explore_heading.add_class("gw-explore-heading")
+        explore = W.VBox([W.HBox([self.saved, self.saved_refresh]), self.explore_heading,
+                          self.explore_box], layout=W.Layout(width="100%"))
         self.tabs = W.Tab(children=[setup, self.train_box, explore, PluginBrowser(
-            self.registry)], titles=TABS)
+            self.registry)], titles=TABS, layout=W.Layout(width="100%"))
         self.tabs.observe(self._on_tab, "selected_index")
-        super().__init__([W.HTML("<h3 style='margin:4px 0'>genwidgets studio</h3>"), self.tabs])
+        super().__init__([W.HTML("<h3 style='margin:4px 0'>genwidgets studio</h3>"), self.tabs],
+                         layout=W.Layout(width="100%", max_width="1600px"))
         self.add_class("gw-studio")
         if app:
             self.runs.mkdir(parents=True, exist_ok=True)
@@ -170,6 +203,8 @@ class Studio(W.VBox):
     def _on_data(self, change) -> None:
         if self.registry.dataset(change["old"]).modality != self._modality():
             self._new_form()
+        if not self._epochs_given and self.epochs.value == default_epochs(change["old"]):
+            self.epochs.value = default_epochs(change["new"])  # not one a person typed
 
     def _new_form(self) -> None:
         self.form = ConfigForm(self.registry.model(self.model_choice.value), self._modality())
@@ -190,12 +225,15 @@ class Studio(W.VBox):
                                  f"Pick another dataset or model.")
             dataset, data_options, upload = self.data_fields.load(data_spec)
             if self.run is not None and self.run.alive:
-                raise RuntimeError("The current run is training; stop it before creating "
-                                   "another.")
+                self.stop_create.layout.display = None
+                doing = ("is paused" if self.run.state == "paused" else "is training")
+                raise RuntimeError(f"The current run {doing} (step {self.run.steps}); stop "
+                                   f"it before creating another, or press Stop it and "
+                                   f"create.")
             out = self.runs / (f"{spec.name}-{dataset.info.name}-"
                                f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}")
             if upload is not None:  # a copy in the run's folder: the run says its data
-                data_options["path"] = str((out / UPLOAD_COPY).resolve())
+                data_options["path"] = str((out / upload.copy).resolve())
             run = self._make_run(Run, upload, spec, dataset, config, epochs=self.epochs.value,
                                  batch_size=self.batch_size.value, out=out,
                                  data_options=data_options,
@@ -209,11 +247,14 @@ class Studio(W.VBox):
             self.message.value = (f"<span style='color:#c62828'>{html.escape(str(exc))}"
                                   f"</span>")
             return None
+        self.stop_create.layout.display = "none"
         if getattr(self, "panel", None) is not None:
             self.panel.close()
         if self.app and self.run is not None:
             discard_untrained(self.run)
         self.run = run
+        self._show_building(f"the new run <code>{html.escape(out.name)}</code>",
+                            "its map is made when you open this tab")
         self.panel = TrainPanel(run)
         self.train_box.children = [self.panel]
         made_from = f" from {html.escape(upload[0])}" if upload is not None else ""
@@ -221,17 +262,43 @@ class Studio(W.VBox):
         self.tabs.selected_index = TABS.index("Train")
         return run
 
+    def stop_and_create(self, timeout: float = 120.0):
+        """Stop the current run (a paused one too), wait for it to end, then create a run
+        from the form (what "Stop it and create" does)."""
+        run = self.run
+        if run is not None and run.alive:
+            self._show_building("a new run", "stopping the current run...")  # nothing old
+            run.stop()
+            if not run.wait(timeout):
+                self.message.value = ("<span style='color:#c62828'>The current run did not "
+                                      f"stop within {timeout:.0f} s; try again.</span>")
+                return None
+        return self.create_run()
+
+    def _show_building(self, what: str, how: str = "building...") -> None:
+        """Explore shows a building state naming ``what`` (HTML) and nothing of an old run:
+        its views are closed (their followers stop; no click decodes with its model)."""
+        old = [w for w in self.explore_box.children if not isinstance(w, W.HTML)]
+        self.explore_heading.value = (f'<h4 class="gw-explore-title" data-state="building" '
+                                      f'style="margin:6px 0">Explore: {what}</h4>')
+        self.explore_box.children = [W.HTML(
+            f'<div class="gw-explore-building" style="color:#1565c0;padding:8px 0">'
+            f"<i>{how}</i></div>")]
+        self._explored = None
+        for view in old:
+            view.close()
+
     @staticmethod
     def _make_run(make, upload, *args, out: Path, **kwargs):
         """``make(*args, out=out, **kwargs)`` (a run takes a new folder); then an upload's
-        bytes go into it as ``data.txt``, the file its data_options name. If they cannot,
-        the new folder goes again."""
+        bytes go into it as ``upload.copy`` (data.txt, .npz, .zip), the file its data_options
+        name. If they cannot, the new folder goes again."""
         run = make(*args, out=out, **kwargs)
         if upload is not None:
-            tmp = out / f".{UPLOAD_COPY}.{os.getpid()}.tmp"
+            tmp = out / f".{upload.copy}.{os.getpid()}.tmp"
             try:
                 tmp.write_bytes(upload[1])
-                os.replace(tmp, out / UPLOAD_COPY)
+                os.replace(tmp, out / upload.copy)
             except BaseException:
                 if not run.history:  # ours, new and untrained
                     shutil.rmtree(out, ignore_errors=True)
@@ -269,19 +336,41 @@ class Studio(W.VBox):
         from genwidgets.widgets.samples import SampleGrid, SampleList
         from genwidgets.widgets.text_path import TextPath
 
-        views = []
+        name = (self.run.folder.path.name if saved is None and self.run.folder is not None
+                else "the current run" if saved is None else saved)
+        self._show_building(f"<code>{html.escape(name)}</code>",
+                            "building the map: encoding the data with the model...")
+        views, note = [], ""
         try:
             source = (LatentSource.from_run(self.run) if saved is None
                       else LatentSource.from_folder(saved_run_path(self.runs, saved)))
             image = source.modality == "image"
-            if {"encode", "decode"} <= source.capabilities:
+            caps = source.capabilities
+            if {"encode", "decode"} <= caps:
                 latent_map = LatentMap(source)
                 path = (InterpolationStrip(source, latent_map=latent_map) if image
                         else TextPath(source, latent_map=latent_map))
                 views += [latent_map, path]
-            if "sample" in source.capabilities:
+            elif "decode" in caps:  # a GAN: no encoder, so no map of the data
+                note = (f"{source.spec.name} has no encoder, so there is no map of the data: "
+                        f"below, a path between two random latent vectors, and samples.")
+                if image:
+                    strip = InterpolationStrip(source, *random_ends(source.latent_dim))
+                    views.append(strip)
+                    if getattr(source, "run", None) is not None:  # it follows the training
+                        from genwidgets.widgets.samples import RunFollower
+
+                        strip.follower = RunFollower(source.run, strip, strip.refresh)
+            if "sample" in caps:
                 views.append(SampleGrid(source) if image else SampleList(source))
+            title = f"{source.spec.name} on {source.info.name} · <code>{html.escape(name)}</code>"
         except Exception as exc:
-            views.append(W.HTML(f"<pre style='color:#c62828'>{html.escape(str(exc))}</pre>"))
+            title = f"<code>{html.escape(name)}</code>"
+            views.append(W.HTML(f"<pre style='color:#c62828;white-space:pre-wrap'>"
+                                f"{html.escape(str(exc))}</pre>"))
+        note = f'<div class="gw-explore-note" style="color:#555">{html.escape(note)}</div>' \
+            if note else ""
+        self.explore_heading.value = (f'<h4 class="gw-explore-title" data-state="ready" '
+                                      f'style="margin:6px 0">Explore: {title}</h4>{note}')
         self.explore_box.children = views or [W.HTML("This model offers nothing to explore.")]
         self._explored = self.run if saved is None else saved

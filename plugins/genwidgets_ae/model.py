@@ -92,13 +92,25 @@ class AutoEncoder(keras.Model):
         if training and self.ae_config.latent_noise > 0:
             z = z + self.ae_config.latent_noise * keras.random.normal(
                 ops.shape(z), seed=self.seed_generator)
+        if training and self.modality == "text" and self.ae_config.latent_mixup > 0:
+            from genwidgets.text_nets import decode_with_mixup
+
+            # (logits, logits between this sentence and the next, how far between)
+            return decode_with_mixup(self.decoder, z, self.seed_generator, training)
         return self.decoder(z, training=training)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         if self.modality == "text":  # nats per token (PAD after the end scored too)
-            from genwidgets.text_nets import scored_units, sequence_loss
+            from genwidgets.text_nets import mixup_loss, scored_units, sequence_loss
 
-            loss = ops.sum(sequence_loss(x, y_pred)) / ops.maximum(ops.sum(scored_units(x)), 1.0)
+            mixed = None
+            if isinstance(y_pred, (tuple, list)):
+                y_pred, mixed, t = y_pred
+            units = ops.maximum(ops.sum(scored_units(x)), 1.0)
+            loss = ops.sum(sequence_loss(x, y_pred)) / units
+            if mixed is not None:
+                loss = loss + self.ae_config.latent_mixup * ops.sum(
+                    mixup_loss(x, mixed, t)) / units
         else:  # summed Bernoulli cross-entropy per image, averaged over the batch
             ce = ops.binary_crossentropy(x, y_pred, from_logits=True)
             loss = ops.mean(ops.sum(ops.reshape(ce, (ops.shape(ce)[0], -1)), axis=-1))

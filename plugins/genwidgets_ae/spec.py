@@ -7,6 +7,9 @@ from typing import Literal
 
 from genwidgets import ModelSpec
 
+IMAGE, TEXT = ("image",), ("text",)  # what a setting applies to (its metadata)
+field = dataclasses.field
+
 
 class AESpec(ModelSpec):
     name = "ae"
@@ -21,23 +24,42 @@ class AESpec(ModelSpec):
     )
     # Text sentences need room: 128 numbers a sentence (a 2-D map is a PCA view of them).
     modality_defaults = {"text": {"latent_dim": 128, "hidden": 192, "embed_dim": 128,
-                                  "latent_noise": 0.1}}
+                                  "latent_noise": 0.1, "latent_mixup": 1.0}}
     mutable = ("learning_rate",)
 
     @dataclasses.dataclass(frozen=True, kw_only=True)
     class Config:
-        latent_dim: int = 2
+        # Each field's metadata carries its one-line help and the data it applies to
+        # (genwidgets.config.field_help / applies; the form shows only what applies).
+        latent_dim: int = field(default=2, metadata={
+            "help": "Numbers in the latent vector z (2 draws the map without PCA)."})
         # images: "auto" = conv for images of 16 px and more on an accelerator, dense otherwise
-        architecture: Literal["auto", "conv", "dense"] = "auto"
-        hidden: int = 256  # width of dense layers (images) or GRU units each way (text)
-        filters: int = 32  # first conv layer's filters (images, conv)
-        embed_dim: int = 32  # text: token embedding and the decoder's width per position
+        architecture: Literal["auto", "conv", "dense"] = field(default="auto", metadata={
+            "help": "Networks for images: auto = conv on an accelerator for 16 px and "
+                    "more, dense otherwise.", "modalities": IMAGE})
+        hidden: int = field(default=256, metadata={  # dense width, or GRU units (text)
+            "help": "Width of the dense layers (images) or GRU units each way (text)."})
+        filters: int = field(default=32, metadata={  # first conv layer's filters
+            "help": "Filters of the first conv layer (conv architecture).",
+            "modalities": IMAGE})
+        embed_dim: int = field(default=32, metadata={
+            "help": "Token embedding and the decoder's width per position.",
+            "modalities": TEXT})
         # standard deviation of the Gaussian noise added to z while training (0 = none)
-        latent_noise: float = 0.0
-        learning_rate: float = 1e-3
-        seed: int = 0
+        latent_noise: float = field(default=0.0, metadata={
+            "help": "Standard deviation of the noise added to z while training (0 = none)."})
+        latent_mixup: float = field(default=0.0, metadata={
+            "help": "Weight of the loss on points between two sentences, decoded towards "
+                    "both word by word (0 = off).", "modalities": TEXT})
+        learning_rate: float = field(default=1e-3, metadata={
+            "help": "Adam's step size; may change while training."})
+        seed: int = field(default=0, metadata={
+            "help": "Seed of the weights' initialisation and of the noise."})
 
         def validate(self) -> None:
+            if not 0 <= self.latent_mixup < float("inf"):
+                raise ValueError(f"ae: latent_mixup must be a number >= 0. Received: "
+                                 f"latent_mixup={self.latent_mixup}")
             for name in ("latent_dim", "hidden", "filters", "embed_dim"):
                 value = getattr(self, name)
                 if value < 1:

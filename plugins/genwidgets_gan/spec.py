@@ -7,6 +7,8 @@ from typing import Literal
 
 from genwidgets import ModelSpec
 
+field = dataclasses.field
+
 
 class GANSpec(ModelSpec):
     name = "gan"
@@ -22,20 +24,34 @@ class GANSpec(ModelSpec):
 
     @dataclasses.dataclass(frozen=True, kw_only=True)
     class Config:
-        latent_dim: int = 64
+        # Each field's metadata carries its one-line help (genwidgets.config.field_help).
+        latent_dim: int = field(default=64, metadata={
+            "help": "Numbers in the latent vector z the generator draws images from."})
         # "auto" = conv (a DCGAN); "dense" = multilayer perceptrons for both networks
-        architecture: Literal["auto", "conv", "dense"] = "auto"
-        filters: int = 32  # conv: filters of the discriminator's first and the generator's last block
-        hidden: int = 256  # dense: width of the hidden layers
+        architecture: Literal["auto", "conv", "dense"] = field(default="auto", metadata={
+            "help": "auto or conv = a DCGAN; dense = multilayer perceptrons for both "
+                    "networks."})
+        filters: int = field(default=32, metadata={  # conv: the first and the last block
+            "help": "conv: filters of the discriminator's first and the generator's last "
+                    "block."})
+        hidden: int = field(default=256, metadata={
+            "help": "dense: width of the hidden layers."})
         # Both networks' learning rate. d_learning_rate / g_learning_rate override it for
         # one network; 0 means "same as learning_rate". The same rule holds mid-run:
         # changing learning_rate moves every network that has no rate of its own.
-        learning_rate: float = 2e-4
-        d_learning_rate: float = 0.0
-        g_learning_rate: float = 0.0
-        beta_1: float = 0.5  # Adam's first-moment decay, for both optimizers
-        label_smoothing: float = 0.0  # one-sided: the discriminator's target for real images is 1 - this
-        seed: int = 0
+        learning_rate: float = field(default=2e-4, metadata={
+            "help": "Adam's step size for both networks (unless one has its own)."})
+        d_learning_rate: float = field(default=0.0, metadata={
+            "help": "The discriminator's own learning rate; 0 = same as learning_rate."})
+        g_learning_rate: float = field(default=0.0, metadata={
+            "help": "The generator's own learning rate; 0 = same as learning_rate."})
+        beta_1: float = field(default=0.5, metadata={  # Adam's first-moment decay, both
+            "help": "Adam's first-moment decay, for both optimizers."})
+        # one-sided: the discriminator's target for real images is 1 - this
+        label_smoothing: float = field(default=0.0, metadata={
+            "help": "One-sided: the discriminator's target for real images is 1 - this."})
+        seed: int = field(default=0, metadata={
+            "help": "Seed of the weights' initialisation and of the noise."})
 
         def validate(self) -> None:
             for name in ("latent_dim", "filters", "hidden"):

@@ -97,6 +97,12 @@ class TransformerVAE(keras.Model):
         mean, log_var = self.encoder(x, training=training)
         eps = keras.random.normal(ops.shape(mean), seed=self.seed_generator)
         z = mean + ops.exp(0.5 * log_var) * eps
+        if training and self.parallel and self.tf_config.latent_mixup > 0:
+            from genwidgets.text_nets import decode_with_mixup
+
+            logits, mixed, t = decode_with_mixup(self.decoder, z, self.seed_generator,
+                                                 training)
+            return logits, mean, log_var, mixed, t
         if self.modality != "text" or self.parallel:
             return self.decoder(z, training=training), mean, log_var
         x = ops.cast(x, "int32")
@@ -109,7 +115,7 @@ class TransformerVAE(keras.Model):
         return self.decoder([inputs, z], training=training), mean, log_var
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        logits, mean, log_var = y_pred
+        logits, mean, log_var = y_pred[:3]
         kl_dims = 0.5 * (ops.exp(log_var) + ops.square(mean) - 1.0 - log_var)  # (n, latent)
         kl = ops.sum(kl_dims, axis=-1)
         weight = self.beta
@@ -127,6 +133,11 @@ class TransformerVAE(keras.Model):
             batch = ops.cast(ops.shape(x)[0], "float32")
             kl_term = ops.sum(ops.maximum(ops.mean(kl_dims, axis=0), self.tf_config.free_bits))
             loss = rec + weight * kl_term * batch / n_chars
+            if len(y_pred) == 5:  # latent_mixup: the points between two sentences
+                from genwidgets.text_nets import mixup_loss
+
+                loss = loss + self.tf_config.latent_mixup * ops.sum(
+                    mixup_loss(x, y_pred[3], y_pred[4])) / n_chars
         else:
             ce = ops.binary_crossentropy(x, logits, from_logits=True)
             rec = ops.mean(ops.sum(ops.reshape(ce, (ops.shape(ce)[0], -1)), axis=-1))

@@ -14,8 +14,8 @@ from genwidgets_vae.spec import HYPER_SETTINGS, VAESpec, check_hyper
 
 class VAEBase(keras.Model):
     """A Gaussian-latent VAE. Subclasses set ``self.encoder`` (x -> [mean, log_var]) and
-    implement ``call`` (returning ``(logits, mean, log_var)``), ``reconstruction_loss`` and
-    ``decode``.
+    implement ``call`` (returning ``(logits, mean, log_var, ...)``), ``reconstruction_loss``
+    and ``decode``; ``extra_loss`` adds terms of their own.
 
     The loss per item is ``reconstruction + w * KL`` with ``w = beta * min(1, step /
     kl_anneal_steps)``; ``beta``, the schedule, ``word_dropout`` and ``free_bits`` live in
@@ -65,7 +65,7 @@ class VAEBase(keras.Model):
         return mean + ops.exp(0.5 * log_var) * eps
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        logits, mean, log_var = y_pred
+        logits, mean, log_var = y_pred[:3]
         reconstruction = ops.mean(self.reconstruction_loss(x, logits))
         kl_dims = 0.5 * (ops.exp(log_var) + ops.square(mean) - 1.0 - log_var)
         kl = ops.mean(ops.sum(kl_dims, axis=-1))
@@ -74,7 +74,7 @@ class VAEBase(keras.Model):
             kl_term = ops.sum(ops.maximum(ops.mean(kl_dims, axis=0), self.hyper["free_bits"]))
         else:
             kl_term = kl
-        loss = reconstruction + self.kl_weight() * kl_term
+        loss = reconstruction + self.kl_weight() * kl_term + self.extra_loss(x, y_pred)
         if training:
             self.kl_step.assign(self.kl_step + 1.0)
         self.reconstruction_tracker.update_state(reconstruction)
@@ -82,6 +82,10 @@ class VAEBase(keras.Model):
         if self.losses:
             loss = loss + ops.sum(self.losses)
         return loss
+
+    def extra_loss(self, x, y_pred):
+        """A subclass's further loss terms (nats per item) from its ``call``'s outputs."""
+        return 0.0
 
     # -- the protocol the widgets use (NumPy in, NumPy out) ------------------
     def encode(self, x, batch_size: int = 256) -> np.ndarray:

@@ -4,7 +4,8 @@ The decoder reads nothing but z (no previous tokens), so the latent must carry t
 sentence: a decoder that reads its past learns the language and lets the KL fall to zero
 (posterior collapse). A small ``beta``, reached by KL annealing, keeps tens of nats a
 sentence, enough to spell it back. ``word_dropout`` hides tokens of the encoder's input
-(a denoising objective); ``free_bits`` holds each dimension's KL above a floor.
+(a denoising objective); ``free_bits`` holds each dimension's KL above a floor;
+``latent_mixup`` trains the points between two sentences (``genwidgets.text_nets``).
 """
 
 from __future__ import annotations
@@ -56,7 +57,22 @@ class TextVAE(VAEBase):
         mean, log_var = self.encoder(x, training=training)
         log_var = ops.clip(log_var, -12.0, 6.0)
         z = self.reparameterize(mean, log_var) if training else mean
+        if training and self.vae_config.latent_mixup > 0:
+            from genwidgets.text_nets import decode_with_mixup
+
+            logits, mixed, t = decode_with_mixup(self.decoder, z, self.seed_generator,
+                                                 training)
+            return logits, mean, log_var, mixed, t
         return self.decoder(z, training=training), mean, log_var
+
+    def extra_loss(self, x, y_pred):
+        """``latent_mixup`` times the nats of the points between two sentences."""
+        if len(y_pred) == 3:
+            return 0.0
+        from genwidgets.text_nets import mixup_loss
+
+        _, _, _, mixed, t = y_pred
+        return self.vae_config.latent_mixup * ops.mean(mixup_loss(x, mixed, t))
 
     def reconstruction_loss(self, x, logits):
         """Cross-entropy summed over each sentence's positions (nats)."""

@@ -83,14 +83,30 @@ def app_page(studio_app, browser_context, request):
     page.close()
 
 
+# Labels and buttons whose text does not fit (cut to "kl_anneal_s..." / "Crea...").
+CLIPPED = """() => Array.from(document.querySelectorAll(
+    '.gw-studio label, .gw-studio .widget-label, .gw-studio .gw-field-label,'
+    + ' .gw-studio .gw-setting-label, .gw-studio button'))
+  .filter((e) => e.offsetParent !== null && e.scrollWidth > e.clientWidth + 1)
+  .map((e) => `${e.innerText}: ${e.scrollWidth} > ${e.clientWidth}`)"""
+
+
 def screenshot(page, artifacts, name: str) -> None:
     page.screenshot(path=artifacts / name)
 
 
-def test_the_app_trains_stops_and_decodes_a_click(studio_app, app_page, artifacts):
+def test_the_app_trains_stops_and_decodes_a_click(studio_app, app_page, artifacts,
+                                                 blocked_requests):
     page = app_page
+    console: list[str] = []
+    page.on("console", lambda msg: console.append(f"{msg.type}: {msg.text}"))
+    page.set_viewport_size({"width": 1400, "height": 900})
     page.goto(studio_app.url)
     wait_for(page, READY, timeout=60)
+    assert not [u for u in blocked_requests if "fontawesome" in u]  # no CDN: all local
+    log = studio_app.log()
+    for noise in ("DeprecationWarning", "is not trusted", "running over TCP"):
+        assert noise not in log, noise
     tabs = page.locator(".gw-studio .lm-TabBar-tab").all_inner_texts()
     assert [t.strip() for t in tabs] == ["Data & Model", "Train", "Explore", "Plugins"]
     assert "vae on digits" in page.inner_text(".gw-train-devices")
@@ -100,10 +116,18 @@ def test_the_app_trains_stops_and_decodes_a_click(studio_app, app_page, artifact
     when(page, "t.state === 'running' && t.n >= 20", timeout=90)  # the loss trace grows
     click(page, "stop")
     stopped = when(page, "t.state === 'stopped' && t.last > t.step - t.stride")
-    assert 20 <= stopped["step"] < 560 and stopped["n"] >= 20
+    assert 20 <= stopped["step"] < 250 * 28 and stopped["n"] >= 20  # 250 epochs by default
     page.wait_for_timeout(1500)
     assert when(page, "true")["step"] == stopped["step"]  # Stop stopped
     screenshot(page, artifacts, "voila-studio-train.png")
+    assert page.evaluate(CLIPPED) == []  # the settings' names are not cut
+    page.click(".gw-studio .lm-TabBar-tab:has-text('Data & Model')")
+    assert page.evaluate(CLIPPED) == []
+    fields = page.evaluate("() => Array.from(document.querySelectorAll("
+                           "'.gw-studio .gw-config-grid .gw-field-label')).map(e => e.innerText)")
+    assert "kl_anneal_steps" in fields and "word_dropout" not in fields  # images only
+    assert page.locator(".gw-studio .gw-field-help").first.inner_text()  # help shown
+    page.click(".gw-studio .lm-TabBar-tab:has-text('Train')")
 
     page.click(".gw-studio .lm-TabBar-tab:has-text('Explore')")
     assert wait_for(page, MAP_POINTS, timeout=90) == 1797
@@ -113,6 +137,8 @@ def test_the_app_trains_stops_and_decodes_a_click(studio_app, app_page, artifact
     assert re.fullmatch(r"\d+", wait_for(page, DECODED, timeout=30))
     page.wait_for_timeout(300)
     screenshot(page, artifacts, "voila-studio-explore.png")
+    assert page.evaluate(CLIPPED) == []
+    assert not [m for m in console if "Error setting state" in m]
     if shutil.os.environ.get("GENWIDGETS_DOC_IMAGES"):  # refresh the README's pictures
         for name in ("voila-studio-train.png", "voila-studio-explore.png"):
             shutil.copy(artifacts / name, shutil.os.environ["GENWIDGETS_DOC_IMAGES"])

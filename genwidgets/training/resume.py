@@ -1,0 +1,137 @@
+"""What a resume takes from a run folder's ``config.json`` and what it may change.
+
+A resume goes on with the model, data, batch size and settings the run was trained with;
+only the spec's ``mutable`` settings (``learning_rate``, a VAE's KL settings...) may be
+given anew, and they are checked with the plugin's Config before anything is written.
+Anything else given differently is refused, saying what the run has and what to do.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from genwidgets.training.checks import integer
+from genwidgets.training.folder import RunFolderError
+
+# config.json's keys a resume reads, with the type each must have (None: may be missing)
+FIELDS = {"model": str, "data": str, "config": dict, "data_options": dict, "epochs": int,
+          "batch_size": int, "seed": int, "distribution": str, "precision": str}
+REQUIRED = ("model", "data")
+
+
+def read_run_config(folder: str | Path) -> dict[str, Any]:
+    """``folder``'s ``config.json``, its keys checked (a RunFolderError says which is wrong)."""
+    path = Path(folder) / "config.json"
+    hint = (f"Expected the config.json that `genwidgets train --out` or Run(out=...) wrote. "
+            f"Nothing was changed. Restore it from a backup, or start a new run in another "
+            f"folder.")
+    if not path.is_file():
+        what = "is missing" if not path.exists() else "is not a regular file"
+        raise RunFolderError(f"{path} {what}. {hint}")
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise RunFolderError(f"{path} cannot be read ({type(exc).__name__}: {exc}). "
+                             f"{hint}") from None
+    if not isinstance(doc, dict):
+        raise RunFolderError(f"{path} holds a {type(doc).__name__}, not a JSON object. {hint}")
+    for key in REQUIRED:
+        if key not in doc:
+            raise RunFolderError(f"{path} has no {key!r} (the {key} the run was trained "
+                                 f"on). {hint}")
+    for key, kind in FIELDS.items():
+        value = doc.get(key)
+        if value is None and key not in REQUIRED:
+            continue
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise RunFolderError(
+                f"{path}: {key!r} must be {_kind(kind)}. Received: {key}={value!r}. {hint}")
+    for key in ("epochs", "batch_size"):
+        if doc.get(key) is not None:
+            try:
+                integer(key, doc[key], 1)
+            except ValueError as exc:
+                raise RunFolderError(f"{path}: {exc}. {hint}") from None
+    return doc
+
+
+def _kind(kind: type) -> str:
+    return {str: "text", dict: "a JSON object", int: "an integer"}[kind]
+
+
+def resumed_config(spec, folder: Path, asked: Any, modality: str):
+    """The Config a resume of ``folder`` goes on with, and the mutable settings given anew.
+
+    ``asked`` is what the caller passed as ``config``: None (the run's own), a dict (only
+    the keys given are compared with the run's) or a Config (every field is). A setting
+    that differs and is not mutable is refused, naming it, before anything is written.
+    """
+    from genwidgets.config import check_config, to_dict
+
+    recorded = None
+    if (Path(folder) / "config.json").exists():
+        run_config = read_run_config(folder)
+        recorded = run_config.get("config")
+        if run_config.get("model") not in (None, spec.name):
+            recorded = None  # another model's run: the checkpoint check refuses, naming both
+    if recorded is None:  # a folder of an older genwidgets: what was asked stands
+        if asked is None or isinstance(asked, Mapping):
+            return spec.config_for(modality, **dict(asked or {})), {}
+        return check_config(spec, asked), {}
+    try:
+        config = spec.config(**recorded)
+    except ValueError as exc:
+        raise RunFolderError(f"{Path(folder) / 'config.json'}: its config does not make a "
+                             f"{spec.name} Config ({exc}). Nothing was changed.") from None
+    if asked is None:
+        return config, {}
+    if isinstance(asked, Mapping):
+        given = dict(asked)
+        check_config(spec, {**to_dict(config), **given})  # types and values, named
+        given = {k: v for k, v in to_dict(spec.config(**{**to_dict(config), **given})).items()
+                 if k in given}
+    else:
+        given = to_dict(check_config(spec, asked))
+    was = to_dict(config)
+    differ = {k: v for k, v in given.items() if was.get(k) != v}
+    fixed = {k: v for k, v in differ.items() if k not in spec.mutable}
+    if fixed:
+        listed = ", ".join(f"{k}={v!r} (the run has {was.get(k)!r})" for k, v in fixed.items())
+        raise RunFolderError(
+            f"{folder}: {listed} cannot change on a resume: the checkpoint's model was built "
+            f"with the run's settings. Settings a resume may change: "
+            f"{list(spec.mutable)}. Nothing was changed. Resume without it, or start a new "
+            f"run with it in another folder.")
+    return config, differ
+
+
+def checked_changes(spec, config, values: Mapping[str, Any], *, zero_rate: bool = True,
+                    when: str = "while training") -> dict[str, Any]:
+    """``values`` for :meth:`Run.set`: mutable settings only, typed, and the Config they
+    make validated by the plugin, so a value the model would refuse raises now.
+    ``zero_rate``: ``learning_rate=0`` (freeze the weights) is allowed."""
+    from genwidgets.config import coerce, field_types
+
+    types = field_types(type(config))
+    parsed = {}
+    for name, value in values.items():
+        if name not in spec.mutable:
+            raise ValueError(
+                f"{spec.name}: {name!r} cannot change {when}. Expected one of "
+                f"{list(spec.mutable)}. Received: {name}={value!r}")
+        value = coerce(name, types.get(name, float), value, spec.name)
+        if isinstance(value, float) and not value >= 0:
+            raise ValueError(f"{spec.name}: {name} must be >= 0. Received: {value}")
+        parsed[name] = value
+    fields = {k: v for k, v in parsed.items() if k in types}
+    probe = dataclasses.replace(config, **fields)
+    if zero_rate and fields.get("learning_rate") == 0 and "learning_rate" in types:
+        probe = dataclasses.replace(probe, learning_rate=config.learning_rate)  # 0 freezes
+    check = getattr(probe, "validate", None)
+    if callable(check):
+        check()  # the plugin's own rule, e.g. vae: word_dropout must be in [0, 1)
+    return parsed
