@@ -337,7 +337,10 @@ class LatentMap(W.VBox):
     def _clicked(self, pick: Pick) -> Pick:
         self.selected = pick
         mode = self.click_mode.value
-        with self._sending():
+        # One Plotly update for the whole click (marker, path, linked views' path), sent
+        # after the images: each update redraws the map in the page (~150-500 ms on 2
+        # cores), and frames behind it wait. The batch ends before _sending resyncs.
+        with self._sending(), self.figure.batch_update():
             self._show_pick(pick)
             if mode in ("a", "b"):  # "set A" moves on to "set B", "set B" back to decode
                 self.click_mode.value = "b" if mode == "a" else "decode"
