@@ -112,7 +112,7 @@ class LiveLoss(keras.callbacks.Callback):
         self._fit_rows = self._fit_start = 0  # this fit's first row, the steps before it
         self._total = 0
         self._epoch = self._epochs = self._first_epoch = self._epoch_no = 0
-        self._steps_per_epoch = None
+        self._steps_per_epoch = self._epoch_steps = None  # learnt / as Keras says
         self._due = self._last_plot = 0.0
         self._reset_epoch()
         self.plot = LossPlot(max_points=max_points, title=title)
@@ -132,19 +132,19 @@ class LiveLoss(keras.callbacks.Callback):
         model = self.model  # one read (a sync on JAX) for the whole fit
         self._means = _mean_names(model)
         self._epochs = int(self.params.get("epochs") or 1)
-        self._steps_per_epoch = self.params.get("steps")
+        self._steps_per_epoch = self._epoch_steps = self.params.get("steps")
         self._first_epoch = None  # Keras' index of this fit's first epoch (initial_epoch)
         self._fit_rows, self._fit_start, self._total = len(self.history), self.steps, 0
         if self.folder is not None:
             self.folder.begin(model, self.params)
         self._set_state("compiling", "compiling")
+        self._refresh(force=True)
         shell = _kernel()
         if self.show and shell is not None and not self._displayed:
             self._ipython_display_()
         if shell is not None and threading.current_thread() is threading.main_thread():
             self._hook = shell  # an interrupted or failed fit never calls on_train_end
             shell.events.register("post_run_cell", self._after_cell)
-        self._refresh(force=True)
 
     def on_epoch_begin(self, epoch, logs=None):
         if self._first_epoch is None:
@@ -217,7 +217,8 @@ class LiveLoss(keras.callbacks.Callback):
                     break  # this chunk's end is still on a Keras thread
                 t, logs = self._ends.pop(end)
                 self._chunk += 1
-                rows.append(self._row(end + 1, t, logs))
+                k = end + 1  # Keras may report a short last chunk as a full one
+                rows.append(self._row(min(k, self._epoch_steps or k), t, logs))
         if rows:
             self.history.extend(rows)
             if self.state == "compiling":
