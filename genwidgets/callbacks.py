@@ -113,7 +113,8 @@ class LiveLoss(keras.callbacks.Callback):
         self._total = 0
         self._epoch = self._epochs = self._first_epoch = self._epoch_no = 0
         self._steps_per_epoch = self._epoch_steps = None  # learnt / as Keras says
-        self._due = self._last_plot = 0.0
+        self._due = self._last_plot = self._last_status = 0.0
+        self._shown_state = "idle"
         self._reset_epoch()
         self.plot = LossPlot(max_points=max_points, title=title)
         self.status = W.HTML(self._status_html())
@@ -256,7 +257,8 @@ class LiveLoss(keras.callbacks.Callback):
                 "epoch": self._epoch - first + 1 if self._first_epoch is not None else 0}
 
     def _status_html(self) -> str:
-        return status_html(self._snapshot(), step_rate(self.history[self._fit_rows:]))
+        recent = self.history[max(self._fit_rows, len(self.history) - 2000):]  # this fit's
+        return status_html(self._snapshot(), step_rate(recent))
 
     def _set_state(self, state: str, message: str) -> None:
         self.state, self.message = state, message
@@ -268,9 +270,12 @@ class LiveLoss(keras.callbacks.Callback):
         self._collect()
         if self.folder is not None:
             self._write_rows()
-        value = self._status_html()
-        if value != self.status.value:
-            self.status.value = value
+        if force or now - self._last_status >= STATUS_EVERY_S \
+                or self.state != self._shown_state:
+            value = self._status_html()
+            if value != self.status.value:
+                self.status.value = value
+                self._last_status, self._shown_state = now, self.state
         if force or now - self._last_plot >= self.every_s:
             rows, epochs = self.history[self._shown:], self.epoch_history[self._epochs_shown:]
             if rows or epochs:
