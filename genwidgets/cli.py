@@ -241,9 +241,12 @@ def cmd_doctor(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from genwidgets import __version__
+
     parser = argparse.ArgumentParser(
         prog="genwidgets",
         description="Watch generative models train and explore their latent space.")
+    parser.add_argument("--version", action="version", version=f"genwidgets {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     common = argparse.ArgumentParser(add_help=False)
