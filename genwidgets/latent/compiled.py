@@ -6,7 +6,9 @@ live run's newest weights are used (call it inside ``Run.call``) and nothing ret
 they change. Inputs are cut and padded to a few fixed batch sizes (``BUCKETS``), so each
 size compiles once. ``compile_decoder`` / ``compile_encoder`` find the sub-network of a
 plugin's model and check once that it gives what the model's own ``decode`` / ``encode``
-gives; when nothing matches they return None and the model's own method is used.
+gives; when nothing matches they return None and the model's own method is used. A model
+that compiles its own nets (``LatentSource.from_keras``'s adapter, for a Keras encoder and
+decoder you bring) hands them over in ``compiled_nets``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,36 @@ BUCKETS = (16, 64, 256)  # batch sizes a compiled net is called with
 PROBE = 4  # latents / items used to check a compiled net against the model's method
 
 
+def padded_calls(fn: Callable[[np.ndarray], np.ndarray], x, buckets=BUCKETS) -> np.ndarray:
+    """``fn`` over ``x`` in batches of the sizes in ``buckets`` (the last one padded with
+    copies of the last item), the padding cut off again: each size is seen once."""
+    x = np.asarray(x)
+    if len(x) == 0:
+        raise ValueError("Expected at least one item. Received: an empty array")
+    out = []
+    for start, size in batch_plan(len(x), buckets):
+        chunk = x[start:start + size]
+        pad = size - len(chunk)
+        if pad:
+            chunk = np.concatenate([chunk, np.repeat(chunk[-1:], pad, axis=0)])
+        out.append(np.asarray(fn(chunk))[:size - pad])
+    return np.concatenate(out)
+
+
+def select_outputs(out, output=0):
+    """Output ``output`` of a net's answer (a list, tuple or dict of several, or one), or
+    the outputs of a tuple of indices joined on their last axis."""
+    import keras
+
+    if isinstance(out, dict):
+        out = list(out.values())
+    if not isinstance(out, (list, tuple)):
+        return out
+    if isinstance(output, tuple):
+        return keras.ops.concatenate([out[i] for i in output], axis=-1)
+    return out[output]
+
+
 def batch_plan(n: int, buckets=BUCKETS) -> list[tuple[int, int]]:
     """``(start, size)`` of each padded batch that covers ``n`` items."""
     plan, start, top = [], 0, buckets[-1]
@@ -34,13 +66,19 @@ def batch_plan(n: int, buckets=BUCKETS) -> list[tuple[int, int]]:
 
 
 class CompiledNet:
-    """``post(net(x))`` for NumPy ``x``, jitted once per batch size; ``traces`` counts."""
+    """``post(net(pre(x)))`` for NumPy ``x``, jitted once per batch size; ``traces`` counts.
+
+    ``output``: which output of a net with several (an index, or a tuple of indices whose
+    outputs are joined on the last axis); ``pre``: a NumPy step before the net (a reshape).
+    """
 
     def __init__(self, net, post: Callable[[np.ndarray], np.ndarray] | None = None,
-                 buckets=BUCKETS):
+                 buckets=BUCKETS, *, pre: Callable[[np.ndarray], np.ndarray] | None = None,
+                 output: int | tuple[int, ...] = 0):
         import jax
 
         self.net, self.post, self.buckets = net, post, tuple(buckets)
+        self.pre, self.output = pre, output
         self.traces = 0  # how often JAX traced the net (once per batch size)
         self._trainable = list(net.trainable_variables)
         self._non_trainable = list(net.non_trainable_variables)
@@ -51,26 +89,18 @@ class CompiledNet:
         import jax.numpy as jnp
 
         out, _ = self.net.stateless_call(trainable, non_trainable, x, training=False)
-        out = out[0] if isinstance(out, (list, tuple)) else out
+        out = select_outputs(out, self.output)
         # a mixed-precision net answers in float16 / bfloat16: hand NumPy float32
         return out.astype(jnp.float32) if jnp.issubdtype(out.dtype, jnp.floating) else out
 
     def raw(self, x) -> np.ndarray:
-        """``net(x)`` with the current weights (the first output if there are several)."""
-        x = np.asarray(x)
-        n = len(x)
-        if n == 0:
-            raise ValueError("Expected at least one item. Received: an empty array")
+        """``net(pre(x))`` with the current weights (its ``output``: the first one if there
+        are several)."""
+        x = np.asarray(x) if self.pre is None else self.pre(np.asarray(x))
         trainable = [v.value for v in self._trainable]
         non_trainable = [v.value for v in self._non_trainable]
-        out = []
-        for start, size in batch_plan(n, self.buckets):
-            chunk = x[start:start + size]
-            pad = size - len(chunk)
-            if pad:
-                chunk = np.concatenate([chunk, np.repeat(chunk[-1:], pad, axis=0)])
-            out.append(np.asarray(self._fn(trainable, non_trainable, chunk))[:size - pad])
-        return np.concatenate(out)
+        return padded_calls(lambda chunk: self._fn(trainable, non_trainable, chunk), x,
+                            self.buckets)
 
     def __call__(self, x) -> np.ndarray:
         out = self.raw(x)
@@ -107,6 +137,15 @@ def _sub_network(model, names):
     return None
 
 
+def _own(model, role: str) -> tuple[bool, CompiledNet | None]:
+    """``(True, net)`` for a model that compiled its own ``role`` net (None: it could not,
+    its own method runs); ``(False, None)`` for one to look into."""
+    own = getattr(model, "compiled_nets", None)
+    if isinstance(own, dict) and role in own:
+        return True, own[role]
+    return False, None
+
+
 def _same(got: np.ndarray, want: np.ndarray, exact: bool, net=None) -> bool:
     if got.shape != want.shape:
         return False
@@ -123,6 +162,9 @@ def compile_decoder(model, modality: str) -> CompiledNet | None:
 
     Call it where the model's variables are current (inside ``Run.call`` on a live run).
     """
+    owned, own = _own(model, "decoder")
+    if owned:
+        return own
     net = _sub_network(model, ("decoder", "generator"))
     if net is None:
         return None
@@ -150,6 +192,9 @@ def compile_decoder(model, modality: str) -> CompiledNet | None:
 def compile_encoder(model, x: np.ndarray) -> CompiledNet | None:
     """The model's encoder compiled (its first output: the code or the posterior mean),
     if it reproduces ``model.encode`` on the items ``x``."""
+    owned, own = _own(model, "encoder")
+    if owned:
+        return own
     net = _sub_network(model, ("encoder",))
     if net is None or len(x) == 0:
         return None

@@ -33,8 +33,9 @@ def subset_indices(n: int, max_items: int, seed: int = 0) -> np.ndarray:
 class LatentSource:
     """A model with its data, seen as a latent space.
 
-    Build it with :meth:`from_run` (a live or finished ``Run``) or :meth:`from_folder` (a
-    saved run folder); ``LatentSource(spec, model, dataset)`` wraps a model in hand.
+    Build it with :meth:`from_run` (a live or finished ``Run``), :meth:`from_folder` (a
+    saved run folder) or :meth:`from_keras` (a Keras encoder and decoder of your own);
+    ``LatentSource(spec, model, dataset)`` wraps a model in hand.
     """
 
     def __init__(self, spec: ModelSpec, model: Any, dataset: Dataset, *, call=None,
@@ -56,6 +57,7 @@ class LatentSource:
         self._encoder: Any = _UNSET
         self._subsets: dict[tuple[int, int], np.ndarray] = {}
         self._lock = threading.Lock()
+        self.notes: list[str] = []  # what the views should say of the model (from_keras)
 
     # -- ways in ----------------------------------------------------------------------
     @classmethod
@@ -101,6 +103,40 @@ class LatentSource:
         source = cls(spec, model, dataset, tokenizer=tokenizer)
         source.folder = folder
         return source
+
+    @classmethod
+    def from_keras(cls, encoder, decoder, x, labels=None, label_names=None, *,
+                   tokenizer=None, decoder_output: str = "auto", log_var_output="auto",
+                   latent_dim: int | None = None, seq_len: int | None = None,
+                   custom_objects=None, name: str | None = None,
+                   data_name: str = "data") -> LatentSource:
+        """Explore a Keras encoder and decoder you already have, on the items ``x``.
+
+        ``encoder`` / ``decoder``: Keras models, plain callables, or paths of ``.keras``
+        files (loaded with ``safe_mode=True``; your own layers in ``custom_objects``).
+        ``encoder=None`` for a decoder (a generator) alone: sampling only. An encoder with
+        several outputs gives the code (the mean) first; a log-variance, if any, feeds the
+        health line (``log_var_output``: its index, None, or "auto": named like
+        ``z_log_var``, else the second of two or three outputs of the mean's shape).
+
+        Images: ``x`` (N, H, W[, C]), uint8 or floats in [0, 1], the form the encoder
+        takes (reshaped when only the layout differs); ``labels`` (N class indices) and
+        ``label_names`` colour the map. ``decoder_output``: "auto" (judged from a probe
+        and said in :attr:`notes`), "unit" ([0, 1]), "logits", "tanh" ([-1, 1]) or "255".
+
+        Text: a ``tokenizer`` with ``encode`` / ``decode`` (a genwidgets tokenizer, or one
+        of a sentence at a time, as Hugging Face's); ``x`` sentences or token ids
+        (N, seq_len); the decoder gives logits (N, seq_len, vocab) or ids.
+
+        On JAX the nets run as one ``jax.jit`` each over padded batch sizes (see
+        :attr:`compiled`), else through ``predict_on_batch``.
+        """
+        from genwidgets.latent.keras_adapter import keras_source
+
+        return keras_source(encoder, decoder, x, labels, label_names, tokenizer=tokenizer,
+                            decoder_output=decoder_output, log_var_output=log_var_output,
+                            latent_dim=latent_dim, seq_len=seq_len,
+                            custom_objects=custom_objects, name=name, data_name=data_name)
 
     # -- what the views read ------------------------------------------------------------
     @property

@@ -14,7 +14,14 @@ import ipywidgets as W
 import numpy as np
 
 from genwidgets.widgets.render import BLANK_PNG, image_grid_png
-from genwidgets.widgets.samples import as_source, check_modality, error_html, pixel_scale
+from genwidgets.widgets.samples import (
+    as_source,
+    check_modality,
+    error_html,
+    keras_view,
+    notes_html,
+    pixel_scale,
+)
 
 MODES = ("linear", "spherical")
 
@@ -74,15 +81,30 @@ class InterpolationStrip(W.VBox):
         self.mode.observe(lambda _: self.refresh(), "value")
         self.position.observe(lambda _: self._show_position(), "value")
         self.caption.value = "<i>pick A and B on the map to walk from one to the other</i>"
+        notes = [notes_html(self.source)] if getattr(self.source, "notes", None) else []
         super().__init__([W.HBox([self.steps, self.mode]), self.strip,
                           W.HBox([self.large, W.VBox([self.position, self.caption])]),
-                          self.error])
+                          self.error, *notes])
         self.add_class("gw-interpolation-strip")
         self.follower = None  # a RunFollower that decodes again while a run trains, if any
         if latent_map is not None:
             latent_map.on_path(self.set_endpoints)
         if a is not None or b is not None:
             self.set_endpoints(a, b)
+
+    @classmethod
+    def from_keras(cls, encoder, decoder, x, labels=None, label_names=None,
+                   **options) -> InterpolationStrip:
+        """The strip over a Keras encoder and decoder of your own: the arguments of
+        :meth:`genwidgets.latent.LatentSource.from_keras`, then the view's. Without ``a``,
+        ``b`` or ``latent_map`` it walks from the first item of ``x`` to the second."""
+        walk = all(options.get(k) is None for k in ("a", "b", "latent_map"))
+        strip = keras_view(cls, encoder, decoder, x, labels, label_names, options)
+        if walk and "encode" in strip.source.capabilities:
+            first = np.arange(min(2, len(strip.source.dataset.x)))
+            z = strip.source.encode(strip.source.items(first))
+            strip.set_endpoints(z[0], z[-1])
+        return strip
 
     def close(self) -> None:
         if getattr(self, "follower", None) is not None:

@@ -37,7 +37,7 @@ from genwidgets.widgets.latent_figure import (
     map_traces,
     resync,
 )
-from genwidgets.widgets.samples import RunFollower, as_source, guarded
+from genwidgets.widgets.samples import RunFollower, as_source, guarded, keras_view, notes_html
 
 
 @dataclasses.dataclass
@@ -111,16 +111,26 @@ class LatentMap(W.VBox):
         self._update_timeline()
         self._show_info()
         self._show_health()
+        notes = [notes_html(self.source)] if getattr(self.source, "notes", None) else []
         super().__init__([
             W.HBox([self.click_mode, self.use_a, self.use_b, self.refresh_button]),
             W.HBox([self.figure, self.panel], layout=W.Layout(align_items="flex-start")),
-            self.timeline, self.health, self.info, self.error])
+            self.timeline, self.health, self.info, *notes, self.error])
         self.add_class("gw-latent-map")
         self.follower = None  # a live run: new snapshots join the timeline as they come
         run = getattr(self.source, "run", None)
         if run is not None and self.snapshots is not None:
             self.follower = RunFollower(run, self, lambda: self._guard(self._update_timeline),
                                         every_s=3600, min_gap_s=0.5, when_shown=False)
+
+    @classmethod
+    def from_keras(cls, encoder, decoder, x, labels=None, label_names=None,
+                   **options) -> LatentMap:
+        """The map of a Keras encoder and decoder of your own over the items ``x``:
+        the arguments of :meth:`genwidgets.latent.LatentSource.from_keras` (``tokenizer``,
+        ``decoder_output``...), then the map's (``max_items``, ``width``...). Link other
+        views to it with their ``latent_map=`` and the map's ``source``."""
+        return keras_view(cls, encoder, decoder, x, labels, label_names, options)
 
     # -- what other views and code use ----------------------------------------------
     def on_path(self, callback) -> None:

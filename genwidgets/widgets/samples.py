@@ -37,6 +37,31 @@ def as_source(source):
         f"of a saved run folder. Received: source={source!r} ({type(source).__name__})")
 
 
+# LatentSource.from_keras's keyword arguments; a view's from_keras passes the rest to it
+KERAS_OPTIONS = ("tokenizer", "decoder_output", "log_var_output", "latent_dim", "seq_len",
+                 "custom_objects", "name", "data_name")
+
+
+def keras_view(view, encoder, decoder, x, labels, label_names, options: dict):
+    """``view(LatentSource.from_keras(encoder, decoder, x, ...), **rest)``: a view's
+    ``from_keras``, the source's options split from the view's."""
+    from genwidgets.latent import LatentSource
+
+    keras = {k: options.pop(k) for k in KERAS_OPTIONS if k in options}
+    source = LatentSource.from_keras(encoder, decoder, x, labels, label_names, **keras)
+    return view(source, **options)
+
+
+def notes_html(source) -> W.HTML:
+    """What the source says of its model (``source.notes``: how a decoder's output is
+    read, say), or an empty line."""
+    notes = getattr(source, "notes", None) or []
+    box = W.HTML("".join(f'<div class="gw-source-note" style="color:#666">'
+                         f"<i>{html.escape(n)}</i></div>" for n in notes))
+    box.add_class("gw-source-notes")
+    return box
+
+
 def check_modality(source, modality: str, view: str, other: str) -> None:
     if source.modality != modality:
         raise ValueError(
@@ -149,8 +174,9 @@ class _Samples(W.VBox):
         self.resample.on_click(lambda _: self._next_seed())
         for control in (self.count, self.seed, *extra):
             control.observe(lambda _: self.refresh(), "value")
+        notes = [notes_html(self.source)] if getattr(self.source, "notes", None) else []
         super().__init__([W.HBox([self.resample, self.seed, self.count, *extra]),
-                          self.view, self.error])
+                          self.view, self.error, *notes])
         self.add_class(self.css)
         self.refresh()
         self.follower = None  # draws again now and then while a live run trains
@@ -199,6 +225,14 @@ class SampleGrid(_Samples):
         self.view.add_class("gw-sample-images")
         super().__init__(source, n=n, seed=seed, live_every_s=live_every_s)
 
+    @classmethod
+    def from_keras(cls, encoder, decoder, x, labels=None, label_names=None,
+                   **options) -> SampleGrid:
+        """Samples of a Keras decoder of your own (``encoder`` may be None): the
+        arguments of :meth:`genwidgets.latent.LatentSource.from_keras`, then the view's
+        (``n``, ``seed``...). The grid's ``source`` serves other views too."""
+        return keras_view(cls, encoder, decoder, x, labels, label_names, options)
+
     def _show(self, images) -> None:
         cols = math.ceil(math.sqrt(len(images)))
         self.view.value = image_grid_png(images, cols=cols,
@@ -225,6 +259,15 @@ class SampleList(_Samples):
         self.view.add_class("gw-sample-lines")
         super().__init__(source, n=n, seed=seed, extra=(self.temperature,),
                          live_every_s=live_every_s)
+
+    @classmethod
+    def from_keras(cls, encoder, decoder, x, labels=None, label_names=None, *, tokenizer,
+                   **options) -> SampleList:
+        """Sentences sampled from a Keras text decoder of your own, read with
+        ``tokenizer``; the arguments of :meth:`genwidgets.latent.LatentSource.from_keras`,
+        then the view's."""
+        return keras_view(cls, encoder, decoder, x, labels, label_names,
+                          {**options, "tokenizer": tokenizer})
 
     def _draw(self):
         return self.source.sample(self.count.value, seed=self.seed.value,

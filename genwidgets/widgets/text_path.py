@@ -18,7 +18,13 @@ import numpy as np
 
 from genwidgets.data.text import UNKNOWN_CHAR
 from genwidgets.widgets.interpolation_strip import MODES, check_endpoint, check_mode
-from genwidgets.widgets.samples import as_source, check_modality, error_html, guarded
+from genwidgets.widgets.samples import (
+    as_source,
+    check_modality,
+    error_html,
+    guarded,
+    keras_view,
+)
 
 DIFF_UNITS = ("words", "characters")
 _WORDS = re.compile(r"\s+|[^\s]+")
@@ -126,6 +132,16 @@ class TextPath(W.VBox):
             latent_map.on_path(self.set_endpoints)
         if a and b:
             self._guard(self.from_text)
+
+    @classmethod
+    def from_keras(cls, encoder, decoder, x, labels=None, label_names=None, *, tokenizer,
+                   **options) -> TextPath:
+        """The path over a Keras text encoder and decoder of your own, read with
+        ``tokenizer`` (``encode`` / ``decode``): the arguments of
+        :meth:`genwidgets.latent.LatentSource.from_keras`, then the view's (``a``, ``b``,
+        ``steps``...)."""
+        return keras_view(cls, encoder, decoder, x, labels, label_names,
+                          {**options, "tokenizer": tokenizer})
 
     def _guard(self, action, *args):
         return guarded(self.error, action, *args)
