@@ -11,7 +11,10 @@ run), encode_10k_s (LatentSource.encode of the 10,000 images, compiled already),
 load average. floor_ms_p50 times the decoder's arithmetic alone (a jitted stateless_call
 with its weights and the path already on the device, nothing converted):
 floor_speedup_vs_predict = predict_ms_p50 / floor_ms_p50 bounds what any decode path
-could gain over predict on this machine.
+could gain over predict on this machine. external_decode_path_ms_p50 is the same path
+through LatentSource.from_keras(model.encoder, model.decoder, x): the same decoder seen as
+a Keras model a user brings (its logits detected, its own jitted call), against the same
+floor (external_vs_floor; the goal is at most 1.5).
 """
 
 from __future__ import annotations
@@ -82,6 +85,11 @@ def main() -> None:
         zs = path(a, b, args.steps, mode="spherical")
         return sigmoid(model.decoder.predict(zs, verbose=0))
 
+    external = LatentSource.from_keras(model.encoder, model.decoder, data.x)
+
+    def external_decode():
+        return external.decode(path(a, b, args.steps, mode="spherical"))
+
     def plugin_decode():
         return model.decode(path(a, b, args.steps, mode="spherical"))
 
@@ -101,18 +109,21 @@ def main() -> None:
     assert first.shape == (args.steps, 28, 28, 1), first.shape
     diff = float(abs(first - predict()).max())
     plugin_decode()
+    external_diff = float(abs(external_decode() - first).max())
     traces = source._decoder.traces if source._decoder else None
-    times: dict[str, list[float]] = {"ours": [], "predict": [], "plugin": [], "floor": []}
+    times: dict[str, list[float]] = {"ours": [], "predict": [], "plugin": [], "floor": [],
+                                     "external": []}
     for i in range(args.repeat):  # interleaved: load hits each alike
         for name, fn in (("ours", ours), ("predict", predict), ("plugin", plugin_decode),
-                         ("floor", floor)):
+                         ("floor", floor), ("external", external_decode)):
             start = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - start)
         if i % 50 == 49:
             print(json.dumps({"repeat": i + 1, "decode_path_ms_p50": ms(times["ours"]),
                               "predict_ms_p50": ms(times["predict"]),
-                              "model_decode_ms_p50": ms(times["plugin"])}))
+                              "model_decode_ms_p50": ms(times["plugin"]),
+                              "external_decode_path_ms_p50": ms(times["external"])}))
     ours_ms, predict_ms = ms(times["ours"]), ms(times["predict"])
     print(json.dumps({
         "decode_path_ms_p50": ours_ms,
@@ -121,6 +132,11 @@ def main() -> None:
         "model_decode_ms_p50": ms(times["plugin"]),
         "floor_ms_p50": ms(times["floor"]),
         "floor_speedup_vs_predict": round(predict_ms / ms(times["floor"]), 2),
+        "external_decode_path_ms_p50": ms(times["external"]),
+        "external_vs_floor": round(ms(times["external"]) / ms(times["floor"]), 2),
+        "external_compiled": external.compiled,
+        "external_max_abs_diff": external_diff,
+        "external_notes": external.notes,
         "decode_path_ms_p90": round(sorted(times["ours"])[int(0.9 * args.repeat)] * 1e3, 3),
         "encode_10k_s": round(encode_warm, 3),
         "encode_10k_cold_s": round(encode_cold, 3),

@@ -270,7 +270,7 @@ class WordTokenizer:
     ``tokenizers`` library trained on the sentences."""
 
     def __init__(self, sentences):
-        tokenizers = pytest.importorskip("tokenizers")
+        import tokenizers
         tok = tokenizers.Tokenizer(tokenizers.models.WordLevel(unk_token="[UNK]"))
         tok.pre_tokenizer = tokenizers.pre_tokenizers.Whitespace()
         tok.train_from_iterator(sentences, tokenizers.trainers.WordLevelTrainer(
