@@ -246,17 +246,25 @@ def plugin_of(spec) -> dict[str, Any]:
 
 
 # -- a Run's side: what goes into a checkpoint, and how a run picks one up --------------
-def state_of(run, reason: str) -> dict[str, Any]:
-    """Where ``run`` stands: enough to go on at the very next batch after a restart."""
+def identity_of(spec, seed: int, batch_size: int, steps_per_epoch: int) -> dict[str, Any]:
+    """What every checkpoint of a run records besides its position."""
     from genwidgets import __version__
 
-    epoch, batch = divmod(run.steps, run.steps_per_epoch)
+    return {"seed": seed, "batch_size": batch_size, "steps_per_epoch": steps_per_epoch,
+            "model": spec.name, **plugin_of(spec), "genwidgets_version": __version__}
+
+
+def state_of(record, identity: dict[str, Any], reason: str) -> dict[str, Any]:
+    """Where a run stands (its :class:`~genwidgets.training.record.Record` and
+    :func:`identity_of`): enough to go on at the very next batch after a restart."""
+    epoch, batch = divmod(record.steps, record.steps_per_epoch)
     return {
-        "step": run.steps, "epoch": epoch, "batch": batch, "reason": reason,
-        "seed": run.seed, "goal_epochs": run._goal_epochs, "batch_size": run.batch_size,
-        "steps_per_epoch": run.steps_per_epoch,
-        "history": {"batches": len(run.history), "epochs": len(run.epoch_history)},
-        "model": run.spec.name, **plugin_of(run.spec), "genwidgets_version": __version__,
+        "step": record.steps, "epoch": epoch, "batch": batch, "reason": reason,
+        "seed": identity["seed"], "goal_epochs": record.goal_epochs,
+        "batch_size": identity["batch_size"], "steps_per_epoch": identity["steps_per_epoch"],
+        "history": {"batches": len(record.history), "epochs": len(record.epoch_history)},
+        **{k: v for k, v in identity.items()
+           if k not in ("seed", "batch_size", "steps_per_epoch")},
     }
 
 
@@ -278,32 +286,33 @@ def no_checkpoint_error(out, cli: bool = False):
         f"another folder, or replace this one with {replace}.")
 
 
-def find_checkpoint(run, out) -> Checkpoint:
-    """The checkpoint a new run in ``out`` resumes from, checked against the run's setup.
+def find_checkpoint(out, spec, placement, batch_size: int, steps_per_epoch: int) -> Checkpoint:
+    """The checkpoint a new run of ``spec`` in ``out`` resumes from, checked against the
+    run's setup (its model, batch size and steps an epoch); loaded in ``placement``.
 
     Reads only: damaged newer checkpoints are named, and set aside once the resume passes.
     """
-    first = load_latest(out, run.spec, load=False, set_aside=False)  # states only
+    setup = (spec, batch_size, steps_per_epoch)
+    first = load_latest(out, spec, load=False, set_aside=False)  # states only
     if first is None:
         raise no_checkpoint_error(out)
-    _check_setup(run, first)  # another model or batch size: said before loading a model
-    with run.placement.scope():
-        checkpoint = load_latest(out, run.spec, set_aside=False)
-    _check_setup(run, checkpoint)
+    _check_setup(first, *setup)  # another model or batch size: said before loading a model
+    with placement.scope():
+        checkpoint = load_latest(out, spec, set_aside=False)
+    _check_setup(checkpoint, *setup)
     return checkpoint
 
 
-def _check_setup(run, checkpoint: Checkpoint) -> None:
+def _check_setup(checkpoint: Checkpoint, spec, batch_size: int, steps_per_epoch: int) -> None:
     state = checkpoint.state
-    if state.get("model") != run.spec.name:
+    if state.get("model") != spec.name:
         raise ValueError(f"The checkpoint {checkpoint.path} is of model {state.get('model')!r}. "
-                         f"Received: model {run.spec.name!r}. Resume with the same model.")
-    if (state.get("batch_size"), state.get("steps_per_epoch")) != (
-            run.batch_size, run.steps_per_epoch):
+                         f"Received: model {spec.name!r}. Resume with the same model.")
+    if (state.get("batch_size"), state.get("steps_per_epoch")) != (batch_size, steps_per_epoch):
         raise ValueError(
             f"The checkpoint {checkpoint.path} was trained with batch_size="
             f"{state.get('batch_size')} and {state.get('steps_per_epoch')} steps an epoch. "
-            f"Received: batch_size={run.batch_size}, {run.steps_per_epoch} steps an epoch. "
+            f"Received: batch_size={batch_size}, {steps_per_epoch} steps an epoch. "
             f"Resume with the same data and batch size.")
 
 
@@ -335,7 +344,8 @@ def _history_error(path, checkpoint: Checkpoint, detail: str):
         f"another folder.")
 
 
-def rows_to_resume(run, checkpoint: Checkpoint, folder) -> tuple[list[dict], list[dict]]:
+def rows_to_resume(checkpoint: Checkpoint, folder: Path,
+                   steps_per_epoch: int) -> tuple[list[dict], list[dict]]:
     """The batch and epoch rows up to ``checkpoint``, read and checked in memory (no gap,
     no duplicate, nothing missing); the rows after it are the ones a resume drops."""
     from genwidgets.training.folder import DamagedFileError, read_jsonl
@@ -346,7 +356,7 @@ def rows_to_resume(run, checkpoint: Checkpoint, folder) -> tuple[list[dict], lis
         except DamagedFileError as exc:
             raise DamagedFileError(f"{exc} Nothing was changed.") from None
 
-    position, spe = checkpoint.state["history"], run.steps_per_epoch
+    position, spe = checkpoint.state["history"], steps_per_epoch
     n, m = int(position["batches"]), int(position["epochs"])
     path = folder / "batches.jsonl"
     batches = read(path)
@@ -377,25 +387,16 @@ def rows_to_resume(run, checkpoint: Checkpoint, folder) -> tuple[list[dict], lis
     return batches[:n], epochs[:m]
 
 
-def restore_in_memory(run, checkpoint: Checkpoint, batches: list[dict],
-                      epochs: list[dict]) -> None:
-    """Bring ``run``'s history and position to the checkpoint's, writing nothing."""
-    run.history, run.epoch_history = list(batches), list(epochs)
-    run._epochs_done = int(checkpoint.state["epoch"])
-    run._resume_goal = run.epochs  # start() goes on up to the run's total of epochs
-    run.notes = list(checkpoint.notes)
-
-
-def restore(run, checkpoint: Checkpoint, batches: list[dict], epochs: list[dict]) -> None:
-    """Bring ``run``'s history and position to the checkpoint's (rows after it are dropped).
+def restore(folder, checkpoint: Checkpoint, batches: list[dict], epochs: list[dict]) -> None:
+    """Bring the run folder's rows to the checkpoint's (rows after it are dropped) and set
+    the damaged newer checkpoints aside; the checkpoint's notes become warnings.
 
     The rows were checked by :func:`rows_to_resume`; this writes (under the folder's lock).
     """
+    import warnings
+
     set_aside_damaged(checkpoint)
     for name, rows in (("batches.jsonl", batches), ("history.jsonl", epochs)):
-        run.folder.write_rows(name, rows)  # also drops a torn last line
-    restore_in_memory(run, checkpoint, batches, epochs)
-    for note in run.notes:
-        import warnings
-
+        folder.write_rows(name, rows)  # also drops a torn last line
+    for note in checkpoint.notes:
         warnings.warn(note, RuntimeWarning, stacklevel=3)

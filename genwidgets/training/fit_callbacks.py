@@ -1,7 +1,11 @@
-"""The Keras callbacks through which a :class:`Run` steers ``model.fit`` from outside.
+"""The Keras callbacks through which a run steers ``model.fit`` from outside.
 
-``Controller.on_train_batch_begin`` runs in fit's own loop: it applies queued settings,
-serves requests for the synced model, pauses (blocking the loop) and stops.
+``Controller.on_train_batch_begin`` runs in fit's own loop: it answers the steering's
+commands (settings, requests for the synced model), writes a due checkpoint, pauses
+(blocking the loop) and stops. It meets the run only through three objects: its
+:class:`~genwidgets.training.steering.Steering`, its
+:class:`~genwidgets.training.record.Record` and its
+:class:`~genwidgets.training.checkpointer.Checkpointer`.
 
 Batch logs are *not* turned into Python floats one step at a time: that would wait for
 every step to finish and lose JAX's asynchronous dispatch. :class:`RunCallbacks` hands the
@@ -23,6 +27,10 @@ import time
 import jax
 import keras
 from keras.src.utils.python_utils import pythonify_logs
+
+from genwidgets.training.checkpointer import Checkpointer
+from genwidgets.training.record import Record
+from genwidgets.training.steering import Steering
 
 CONVERT_S = 0.1  # convert waiting batch logs at most this often
 
@@ -53,15 +61,27 @@ class RunCallbacks(keras.callbacks.CallbackList):
 
 
 class Controller(keras.callbacks.Callback):
+    """Fit's loop for one start of a run: steering before each batch, rows after it.
 
-    def __init__(self, run):
+    ``dispatched`` counts the batches handed to fit (a step that failed is not counted);
+    ``nan`` says where a non-finite loss stopped the run, if one did.
+    """
+
+    def __init__(self, steering: Steering, record: Record, checkpointer: Checkpointer | None):
         super().__init__()
-        self.run = run
+        self.steering, self.record, self.checkpointer = steering, record, checkpointer
+        self.dispatched = record.steps
+        self.nan: str | None = None
+        self.offset = 0  # batches of the first epoch trained before this fit (a resume)
         self._waiting: list[tuple[int, int, int, float, dict]] = []  # step, epoch, batch, t, logs
         self._last_convert = 0.0
         self._means: dict[str, float] = {}  # the running means at the last recorded batch
-        self.offset = 0  # batches of the first epoch trained before this fit (a resume)
+        self._epoch = 0
         self._first_epoch: int | None = None
+
+    def checkpoint_due(self, mid_epoch: bool) -> bool:
+        return (self.checkpointer is not None and self.nan is None
+                and self.checkpointer.due(mid_epoch))
 
     # -- fit's loop --------------------------------------------------------
     def on_train_begin(self, logs=None):
@@ -70,41 +90,44 @@ class Controller(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         if self._first_epoch is None:
             self._first_epoch = epoch
-        self.run._epoch = epoch
+        self._epoch = epoch
         self._steps = {}  # batch index in this epoch -> the run's step number
         self._means = {}
 
     def on_train_batch_begin(self, batch, logs=None):
         # ``self._model``, not ``self.model``: on JAX the property syncs every variable
         # from the step's state each time it is read (a 2x slowdown for small models).
-        # ``Run._serve`` syncs only when a setting or a request is waiting.
-        run = self.run
-        run._serve(self._model)
-        if run._checkpoint_due(mid_epoch=True):
+        # ``Steering.serve`` syncs only when a command is waiting.
+        steering, model = self.steering, self._model
+        steering.serve(model)
+        if self.checkpoint_due(mid_epoch=True):
             self.drain()
-            if hasattr(self._model, "jax_state_sync"):
-                self._model.jax_state_sync()
-            run.checkpoint("mid-epoch")
+            if hasattr(model, "jax_state_sync"):
+                model.jax_state_sync()
+            self.checkpointer.write(model, "mid-epoch")
         while True:
-            if run._stop.is_set():
+            if steering.stopping:
                 self.drain()
                 raise StopRun()
-            if run._steps_left is not None and run._steps_left <= 0:
-                run._steps_left = None  # step(n) is done: pause before this batch
-                run._pause.set()
-            if not run._pause.is_set():
+            if not steering.pausing():  # a step(n) that is done pauses before this batch
                 break
             self.drain()
-            if run._stop.is_set():  # a NaN found while draining
+            if steering.stopping:  # a NaN found while draining
                 continue
-            run._wait_while_paused(self._model)
-        if run._steps_left is not None:
-            run._steps_left -= 1
-        run._dispatched += 1
-        self._steps[batch] = run._dispatched
+            self._wait_while_paused(model)
+        steering.count_step()
+        self.dispatched += 1
+        self._steps[batch] = self.dispatched
+
+    def _wait_while_paused(self, model) -> None:
+        self.record.flush(force=True)
+        self.record.set_state("paused", f"paused at step {self.dispatched}")
+        self.steering.wait_while_paused(model)
+        if not self.steering.stopping:
+            self.record.set_state("running", "running")
 
     def collect(self, batch, logs) -> None:
-        self._waiting.append((self._steps[batch], self.run._epoch + 1, batch, time.time(),
+        self._waiting.append((self._steps[batch], self._epoch + 1, batch, time.time(),
                               logs or {}))
         now = time.monotonic()
         if now - self._last_convert >= CONVERT_S:
@@ -134,21 +157,24 @@ class Controller(keras.callbacks.Callback):
                     key = next((p for p in parts if p != "loss"), parts[0])
                     bad = (key, row[key], step)
             rows.append(row)
-        self.run._record_batches(rows)
+        self.record.add_batches(rows)
         if bad is not None:
-            self.run._nan_stop(*bad)
+            key, value, step = bad
+            if self.nan is None:
+                self.nan = f"stopped: {value} in {key} at step {step}"
+            self.steering.stop()
 
     def on_epoch_end(self, epoch, logs=None):
         self.drain()
         values = {k: float(v) for k, v in (logs or {}).items()}
         if self.offset and epoch == self._first_epoch:
             # a resumed epoch: Keras saw only its last batches; average all of its rows
-            rows = [r for r in self.run.history if r["epoch"] == epoch + 1]
+            rows = [r for r in self.record.history if r["epoch"] == epoch + 1]
             values = {k: sum(r.get(k, v) for r in rows) / len(rows) for k, v in values.items()}
-        row = {"epoch": epoch + 1, "step": self.run._dispatched, **values}
-        self.run._record_epoch(row)
-        if self.run._checkpoint_due(mid_epoch=False):
-            self.run.checkpoint("epoch")
+        row = {"epoch": epoch + 1, "step": self.dispatched, **values}
+        self.record.add_epoch(row)
+        if self.checkpoint_due(mid_epoch=False):
+            self.checkpointer.write(self._model, "epoch")
 
     def on_train_end(self, logs=None):
         self.drain()

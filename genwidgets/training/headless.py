@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import queue
 
+from genwidgets.training.events import Progress
 from genwidgets.training.run import Run
 
 
@@ -30,10 +31,10 @@ def train_run(run: Run, *, progress: bool = False) -> Run:
                 event = events.get(timeout=0.2)
             except queue.Empty:
                 continue
-            if bar is not None and event["type"] == "progress":
-                bar.set_description(f"epoch {event['epoch']}/{run.epochs}")
-                bar.update(event["step"] - bar.n)
-                bar.set_postfix({k: f"{v:.4g}" for k, v in event["logs"].items()},
+            if bar is not None and isinstance(event, Progress):
+                bar.set_description(f"epoch {event.epoch}/{run.epochs}")
+                bar.update(event.step - bar.n)
+                bar.set_postfix({k: f"{v:.4g}" for k, v in event.logs.items()},
                                 refresh=False)
     except KeyboardInterrupt:
         run.stop()
