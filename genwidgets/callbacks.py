@@ -135,7 +135,8 @@ class LiveLoss(keras.callbacks.Callback):
         self._epochs = int(self.params.get("epochs") or 1)
         self._steps_per_epoch = self._epoch_steps = self.params.get("steps")
         self._first_epoch = None  # Keras' index of this fit's first epoch (initial_epoch)
-        self._fit_rows, self._fit_start, self._total = len(self.history), self.steps, 0
+        self._fit_rows, self._fit_start = len(self.history), self.steps
+        self._total = self._epochs * (self._steps_per_epoch or 0)  # until initial_epoch is seen
         if self.folder is not None:
             self.folder.begin(model, self.params)
         self._set_state("compiling", "compiling")
@@ -254,7 +255,8 @@ class LiveLoss(keras.callbacks.Callback):
         first = self._first_epoch or 0
         return {"state": self.state, "message": self.message, "step": step,
                 "total_steps": total, "epochs": max(self._epochs - first, 0),
-                "epoch": self._epoch - first + 1 if self._first_epoch is not None else 0}
+                "epoch": self._epoch - first + 1 if self._first_epoch is not None
+                else int(self.state != "idle")}
 
     def _status_html(self) -> str:
         recent = self.history[max(self._fit_rows, len(self.history) - 2000):]  # this fit's
