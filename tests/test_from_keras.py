@@ -55,7 +55,7 @@ def test_keras_io_vae_in_the_map_the_strip_and_a_sample_grid(vae, digits):
     assert {t.name for t in latent_map.figure.data} >= set(names)  # coloured by label
     # z_log_var feeds the health line: a KL per dimension, and the map says where from
     assert len(latent_map.health_report["kl_per_dim"]) == 2
-    assert "KL" in latent_map.health.value
+    assert "KL <b>" in latent_map.health.value  # nats, from z_log_var
     assert "'z_log_var' is read as the log-variance" in source.notes[0]
     assert any("z_log_var" in c.value for c in latent_map.children if isinstance(c, W.HTML))
 
@@ -92,8 +92,13 @@ def test_the_strip_and_the_grid_have_their_own_from_keras(vae, digits):
     assert strip.images.shape == (5, 8, 8, 1)  # walks from the first item to the second
     z = encoder.predict(x[:2], verbose=0)[0]
     np.testing.assert_allclose(strip.zs[[0, -1]], z, rtol=1e-4, atol=1e-5)
-    grid = SampleGrid.from_keras(None, decoder, x, n=4)  # a decoder alone samples
-    assert grid.samples.shape == (4, 8, 8, 1)
+    assert not strip.source.notes[1:]  # only the log-variance note: sigmoid pixels
+    # a decoder alone samples; its logits are said under the grid
+    grid = SampleGrid.from_keras(None, _wrapped(decoder, "logits"), x, n=4)
+    assert grid.samples.shape == (4, 8, 8, 1) and grid.source.capabilities == {
+        "decode", "sample"}
+    note = grid.children[-1]
+    assert "gw-source-notes" in note._dom_classes and "read as logits" in note.value
     with pytest.raises(ValueError, match="cannot encode or decode|cannot encode"):
         LatentMap.from_keras(None, decoder, x)
 

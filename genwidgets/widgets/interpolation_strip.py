@@ -19,7 +19,6 @@ from genwidgets.widgets.samples import (
     check_modality,
     error_html,
     keras_view,
-    notes_html,
     pixel_scale,
 )
 
@@ -81,10 +80,9 @@ class InterpolationStrip(W.VBox):
         self.mode.observe(lambda _: self.refresh(), "value")
         self.position.observe(lambda _: self._show_position(), "value")
         self.caption.value = "<i>pick A and B on the map to walk from one to the other</i>"
-        notes = [notes_html(self.source)] if getattr(self.source, "notes", None) else []
         super().__init__([W.HBox([self.steps, self.mode]), self.strip,
                           W.HBox([self.large, W.VBox([self.position, self.caption])]),
-                          self.error, *notes])
+                          self.error])
         self.add_class("gw-interpolation-strip")
         self.follower = None  # a RunFollower that decodes again while a run trains, if any
         if latent_map is not None:

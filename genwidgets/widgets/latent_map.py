@@ -37,7 +37,13 @@ from genwidgets.widgets.latent_figure import (
     map_traces,
     resync,
 )
-from genwidgets.widgets.samples import RunFollower, as_source, guarded, keras_view, notes_html
+from genwidgets.widgets.samples import (
+    RunFollower,
+    as_source,
+    guarded,
+    keras_view,
+    notes_html,
+)
 
 
 @dataclasses.dataclass

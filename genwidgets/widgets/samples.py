@@ -44,12 +44,18 @@ KERAS_OPTIONS = ("tokenizer", "decoder_output", "log_var_output", "latent_dim", 
 
 def keras_view(view, encoder, decoder, x, labels, label_names, options: dict):
     """``view(LatentSource.from_keras(encoder, decoder, x, ...), **rest)``: a view's
-    ``from_keras``, the source's options split from the view's."""
+    ``from_keras``, the source's options split from the view's. The source's notes go
+    under a view that does not show them itself (a map does; views linked to it do not
+    repeat them)."""
     from genwidgets.latent import LatentSource
 
     keras = {k: options.pop(k) for k in KERAS_OPTIONS if k in options}
     source = LatentSource.from_keras(encoder, decoder, x, labels, label_names, **keras)
-    return view(source, **options)
+    shown = view(source, **options)
+    if source.notes and not any("gw-source-notes" in getattr(c, "_dom_classes", ())
+                                for c in shown.children):
+        shown.children = (*shown.children, notes_html(source))
+    return shown
 
 
 def notes_html(source) -> W.HTML:
@@ -174,9 +180,8 @@ class _Samples(W.VBox):
         self.resample.on_click(lambda _: self._next_seed())
         for control in (self.count, self.seed, *extra):
             control.observe(lambda _: self.refresh(), "value")
-        notes = [notes_html(self.source)] if getattr(self.source, "notes", None) else []
         super().__init__([W.HBox([self.resample, self.seed, self.count, *extra]),
-                          self.view, self.error, *notes])
+                          self.view, self.error])
         self.add_class(self.css)
         self.refresh()
         self.follower = None  # draws again now and then while a live run trains
