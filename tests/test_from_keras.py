@@ -87,7 +87,7 @@ def test_keras_io_vae_in_the_map_the_strip_and_a_sample_grid(vae, digits):
 
 def test_the_strip_and_the_grid_have_their_own_from_keras(vae, digits):
     encoder, decoder = vae
-    x, y, _ = digits
+    x, _, _ = digits
     strip = InterpolationStrip.from_keras(encoder, decoder, x, steps=5)
     assert strip.images.shape == (5, 8, 8, 1)  # walks from the first item to the second
     z = encoder.predict(x[:2], verbose=0)[0]
@@ -329,7 +329,7 @@ def test_a_keras_text_model_in_the_text_path(sentences, kind):
     keras.utils.set_random_seed(2)
     encoder, decoder, auto = _text_model(vocab, seq_len)
     if ids is None:
-        from genwidgets.latent.keras_adapter import SentenceTokenizer
+        from genwidgets.latent.keras_text import SentenceTokenizer
 
         ids = SentenceTokenizer(tokenizer).encode(sentences, seq_len)
     auto.fit(ids, ids, epochs=5, batch_size=32, verbose=0)

@@ -11,8 +11,8 @@ when the encoder gives a log-variance), and the items ``x`` in a ``Dataset``.
   ``log_var_output=`` gives its index, or None for none.
 - Images: a decoder's values outside [0, 1] are read, from what it gives on a probe, as
   logits (a sigmoid), tanh images in [-1, 1] or pixel values in [0, 255], and said in
-  the source's ``notes``; ``decoder_output=`` says it instead. Text: logits (N, L, V) read
-  greedily, or token ids (N, L), made strings by the ``tokenizer``.
+  the source's ``notes``; ``decoder_output=`` says it instead. Text: see
+  :mod:`genwidgets.latent.keras_text`.
 - On JAX a Keras net runs as one ``jax.jit`` of its ``stateless_call`` over padded batch
   sizes (:class:`~genwidgets.latent.compiled.CompiledNet`), checked once against its
   ``predict_on_batch``, which runs otherwise (a plain callable is called as it is).
@@ -37,7 +37,8 @@ from genwidgets.latent.compiled import (
     sigmoid,
     tanh_to_unit,
 )
-from genwidgets.spec import Dataset, DataInfo, ModelSpec
+from genwidgets.latent.keras_text import text_data, text_output
+from genwidgets.spec import ModelSpec
 
 PROBE_SIZE = BUCKETS[0]  # items (and latents) the nets are first tried on
 
@@ -57,7 +58,6 @@ def _from_255(images: np.ndarray) -> np.ndarray:
 
 
 IMAGE_OUTPUTS = {"unit": _unit, "logits": sigmoid, "tanh": tanh_to_unit, "255": _from_255}
-TEXT_OUTPUTS = ("logits", "ids")
 NEAR_UNIT = 0.5  # values no farther outside [0, 1] overshoot it: not another scale
 READ_AS = {"clip": "values in [0, 1] that overshoot a little (clipped to it)",
            "logits": "logits (a sigmoid makes them pixel values)",
@@ -187,48 +187,6 @@ class KerasVAE(KerasModel):
         return out[:, :d].astype("float32"), out[:, d:].astype("float32")
 
 
-class SentenceTokenizer:
-    """A tokenizer of one sentence at a time (``encode(text)`` gives ids, or an object with
-    ``.ids`` as Hugging Face's ``tokenizers`` do; ``decode(ids)`` gives the text) used as the
-    views use one: many sentences at once, cut and padded to ``seq_len`` with ``pad_id``
-    (its ``pad_token_id`` if it has one, else 0), trailing padding dropped on decoding."""
-
-    def __init__(self, tokenizer, pad_id: int | None = None):
-        self.tokenizer = tokenizer
-        own = getattr(tokenizer, "pad_token_id", None)
-        self.pad_id = int(pad_id if pad_id is not None else own if isinstance(own, int) else 0)
-
-    def encode(self, texts, seq_len: int) -> np.ndarray:
-        texts = [texts] if isinstance(texts, str) else list(texts)
-        out = np.full((len(texts), int(seq_len)), self.pad_id, dtype="int32")
-        for row, text in enumerate(texts):
-            if not isinstance(text, str):
-                raise ValueError(f"Expected sentences as str. Received: {text!r} "
-                                 f"({type(text).__name__}) at position {row}")
-            ids = self.tokenizer.encode(text)
-            ids = [int(i) for i in getattr(ids, "ids", ids)][:int(seq_len)]
-            out[row, :len(ids)] = ids
-        return out
-
-    def decode(self, ids) -> list[str]:
-        ids = np.asarray(ids)
-        out = []
-        for row in ids[None] if ids.ndim == 1 else ids:
-            row = [int(i) for i in row]
-            while row and row[-1] == self.pad_id:
-                row.pop()
-            out.append(str(self.tokenizer.decode(row)))
-        return out
-
-    def unknown(self, text: str, seq_len: int | None = None) -> list[str]:
-        """What the tokenizer cannot read: asked of it if it says, else nothing known."""
-        own = getattr(self.tokenizer, "unknown", None)
-        return list(own(text, seq_len)) if callable(own) else []
-
-    def __repr__(self) -> str:
-        return f"SentenceTokenizer({self.tokenizer!r}, pad_id={self.pad_id})"
-
-
 # -- building a source -------------------------------------------------------------------
 def load_net(value, role: str, custom_objects=None):
     """A Keras model from a ``.keras`` path (``safe_mode=True``), or ``value`` if callable."""
@@ -256,38 +214,6 @@ def load_net(value, role: str, custom_objects=None):
         raise TypeError(f"Expected the {role} as a Keras model, a callable or the path of a "
                         f".keras file. Received: {role}={value!r} ({type(value).__name__})")
     return value
-
-
-def _text_data(x, labels, label_names, tokenizer, seq_len, name):
-    from genwidgets.data.tokens import Tokenizer
-    from genwidgets.data.validate import check_labels
-
-    if not (callable(getattr(tokenizer, "encode", None))
-            and callable(getattr(tokenizer, "decode", None))):
-        raise TypeError(f"Expected a tokenizer with encode and decode methods. Received: "
-                        f"tokenizer={tokenizer!r} ({type(tokenizer).__name__})")
-    tok = tokenizer if isinstance(tokenizer, Tokenizer) else SentenceTokenizer(tokenizer)
-    if isinstance(x, str):
-        x = [x]
-    is_text = not isinstance(x, np.ndarray) or x.dtype.kind in "UO"
-    ids = None if is_text else np.asarray(x)
-    if ids is not None and (ids.ndim != 2 or ids.dtype.kind not in "iu"):
-        raise ValueError(f"Expected x as sentences (a list of str) or token ids, ints of "
-                         f"shape (N, seq_len). Received: x of shape {ids.shape} ({ids.dtype})")
-    seq_len = seq_len or (ids.shape[1] if ids is not None else None)
-    if not seq_len:
-        raise ValueError("Expected seq_len= (tokens per sentence) for an encoder whose input "
-                         "shape is not known. Received: seq_len=None")
-    if ids is None:
-        ids = tok.encode(list(x), int(seq_len))
-    if len(ids) == 0 or ids.shape[1] != seq_len:
-        raise ValueError(f"Expected token ids of shape (N, {seq_len}) (the encoder's input). "
-                         f"Received: x of shape {ids.shape}")
-    y = None if labels is None else check_labels(labels, len(ids))
-    info = DataInfo(name=name, modality="text", shape=(int(seq_len),), n_items=len(ids),
-                    vocab=tuple(tok.vocab) if isinstance(tok, Tokenizer) else None,
-                    label_names=None if label_names is None else tuple(label_names))
-    return Dataset(x=ids.astype("int32"), info=info, y=y, tokenizer=tok)
 
 
 def _reshaper(encoder: Net, item_shape: tuple):
@@ -363,24 +289,6 @@ def _image_output(raw: np.ndarray, item_shape: tuple, decoder: Net, choice: str)
     return (lambda out: fn(np.asarray(out, "float32").reshape(len(out), *item_shape))), note
 
 
-def _text_output(raw: np.ndarray, seq_len: int, decoder: Net, choice: str):
-    """``post``: token ids (n, seq_len) from the decoder's logits or ids."""
-    if choice not in ("auto", *TEXT_OUTPUTS):
-        raise ValueError(f"Expected decoder_output for text to be one of "
-                         f"{('auto', *TEXT_OUTPUTS)}. Received: decoder_output={choice!r}")
-    if choice == "auto":
-        choice = "logits" if raw.ndim == 3 else "ids"
-    ok = (raw.ndim == 3 and raw.shape[1] == seq_len) if choice == "logits" else (
-        raw.ndim == 2 and raw.shape[1] == seq_len)
-    if not ok:
-        raise ValueError(
-            f"Expected {decoder} to give per-position logits (N, {seq_len}, vocab) or token "
-            f"ids (N, {seq_len}). Received: output of shape {raw.shape}")
-    if choice == "logits":
-        return lambda out: np.asarray(out).argmax(-1).astype("int32")
-    return lambda out: np.rint(np.asarray(out)).astype("int32")
-
-
 def keras_source(encoder, decoder, x, labels=None, label_names=None, *, tokenizer=None,
                  decoder_output: str = "auto", log_var_output="auto",
                  latent_dim: int | None = None, seq_len: int | None = None,
@@ -396,7 +304,7 @@ def keras_source(encoder, decoder, x, labels=None, label_names=None, *, tokenize
     if text:
         shape = enc.input_shape if enc is not None else None
         known = shape[1] if shape is not None and len(shape) == 2 else None
-        data = _text_data(x, labels, label_names, tokenizer, seq_len or known, data_name)
+        data = text_data(x, labels, label_names, tokenizer, seq_len or known, data_name)
     else:
         from genwidgets.data import from_arrays
 
@@ -447,7 +355,7 @@ def keras_source(encoder, decoder, x, labels=None, label_names=None, *, tokenize
         raise ValueError(f"Expected {dec} to give one item per latent vector. Received: "
                          f"output of shape {raw.shape} for {len(z)} vectors")
     if text:
-        post = _text_output(raw, item_shape[0], dec, decoder_output)
+        post = text_output(raw, item_shape[0], dec, decoder_output)
     else:
         post, note = _image_output(raw, item_shape, dec, decoder_output)
         notes += [note] if note else []
