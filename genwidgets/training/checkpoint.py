@@ -24,9 +24,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from genwidgets.training.files import (  # noqa: F401  (checkpoint_dirs: read here too)
+    CHECKPOINT_PREFIX, CHECKPOINTS, DamagedFileError, RunFolderError, checkpoint_dirs,
+    read_jsonl)
+
 FORMAT = 1
-FOLDER = "checkpoints"
-PREFIX = "step-"
+FOLDER, PREFIX = CHECKPOINTS, CHECKPOINT_PREFIX
 KEEP = 2
 
 
@@ -66,18 +69,6 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def checkpoint_dirs(run_folder: str | os.PathLike) -> list[Path]:
-    """The complete checkpoint folders of a run, newest (highest step) first."""
-    root = Path(run_folder) / FOLDER
-    if not root.is_dir():
-        return []
-    found = []
-    for p in root.iterdir():
-        if p.is_dir() and p.name.startswith(PREFIX) and p.name[len(PREFIX):].isdigit():
-            found.append((int(p.name[len(PREFIX):]), p))
-    return [p for _, p in sorted(found, reverse=True)]
 
 
 def write_checkpoint(run_folder: str | os.PathLike, model, state: dict[str, Any]) -> Path:
@@ -270,7 +261,6 @@ def state_of(record, identity: dict[str, Any], reason: str) -> dict[str, Any]:
 
 def no_checkpoint_error(out, cli: bool = False):
     """The error for a resume of a folder that holds no checkpoint (nothing is changed)."""
-    from genwidgets.training.folder import RunFolderError
     from genwidgets.training.ownership import survey
 
     if not Path(out).exists():
@@ -335,8 +325,6 @@ def initial_seed(seed: int | None, checkpoint: Checkpoint | None,
 
 
 def _history_error(path, checkpoint: Checkpoint, detail: str):
-    from genwidgets.training.folder import RunFolderError
-
     return RunFolderError(
         f"{path} does not continue to the checkpoint {checkpoint.path.name} (step "
         f"{checkpoint.step}): {detail}. Expected every step (and every epoch) once, in order, "
@@ -348,8 +336,6 @@ def rows_to_resume(checkpoint: Checkpoint, folder: Path,
                    steps_per_epoch: int) -> tuple[list[dict], list[dict]]:
     """The batch and epoch rows up to ``checkpoint``, read and checked in memory (no gap,
     no duplicate, nothing missing); the rows after it are the ones a resume drops."""
-    from genwidgets.training.folder import DamagedFileError, read_jsonl
-
     def read(path):
         try:
             return read_jsonl(path)

@@ -10,8 +10,8 @@ Data parallelism is ``keras.distribution.DataParallel``: every variable is repli
 each device, every batch is split along its first axis, and XLA averages the gradients
 across devices inside the compiled step (one program, GSPMD), so a plugin's own stateless
 JAX ``train_step`` needs nothing special. With several processes (hosts), JAX's devices are
-the global ones and each process feeds only its share of every global batch
-(:meth:`Placement.local_batches`); see docs/multihost.md.
+the global ones and each process feeds only its share of every global batch (the run's
+batches, :meth:`~genwidgets.training.worker.Worker.batches`); see docs/multihost.md.
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ class Placement:
         self.process_count = jax.process_count() if parallel else 1
         self.process_index = jax.process_index() if parallel else 0
         if parallel:
-            # local_batches gives each process its share, so Keras need not shard the data
+            # the run feeds each process its share, so Keras need not shard the data
             self.distribution = keras.distribution.DataParallel(
                 devices=keras.distribution.list_devices(), auto_shard_dataset=False)
             self.devices = [str(d) for d in self.distribution.device_mesh.devices.flat]
@@ -128,21 +128,6 @@ class Placement:
                 f"batch_size={batch_size}. Use {lower or upper}"
                 f"{f' or {upper}' if lower else ''}, or distribution='none' to train on "
                 f"one device.")
-
-    def local_batches(self, x, batch_size: int):
-        """This process's share of every global batch: ``(x_local, local_batch_size)``.
-
-        With one process it is ``(x, batch_size)``. With P processes, global batch k is
-        ``x[k*B:(k+1)*B]`` and process i feeds rows ``k*B + i*B/P ... k*B + (i+1)*B/P``,
-        so the global batches are the ones a single process would train on. ``x`` must
-        hold a whole number of batches (``Run`` makes sure of it).
-        """
-        if self.process_count == 1:
-            return x, batch_size
-        steps, share = len(x) // batch_size, batch_size // self.process_count
-        rest = x.shape[1:]
-        local = x[:steps * batch_size].reshape(steps, self.process_count, share, *rest)
-        return local[:, self.process_index].reshape(steps * share, *rest), share
 
     def adopt(self, model):
         """Replicate a model built elsewhere over this placement's devices (data-parallel).

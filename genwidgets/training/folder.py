@@ -19,118 +19,13 @@ import os
 from pathlib import Path
 from typing import Any
 
-from genwidgets.training.lock import LOCK, OWNER, FolderLock
-
-LOSS_SKIP = ("step", "epoch", "t")
-ROW_FILES = ("batches.jsonl", "history.jsonl")
-OWN_FILES = ("config.json", *ROW_FILES, "model.keras")  # what --overwrite removes
-BOOKKEEPING = (LOCK, OWNER)  # not a run's content: an empty folder may hold them
-
-
-class RunFolderError(ValueError):
-    """A run folder cannot be used as asked: it holds something, it is locked, its files are
-    damaged or do not continue. The message says what is there and what to do."""
-
-
-class FolderInUseError(RunFolderError):
-    """A new run was pointed at a folder that already holds a run or other files."""
-
-    def __init__(self, path: Path, survey: Survey):
-        self.path, self.survey = Path(path), survey
-        super().__init__(self.advice(cli=False))
-
-    def advice(self, cli: bool) -> str:
-        path, survey = self.path, self.survey
-        where = f"--out {path}" if cli else f"Run(out={str(path)!r})"
-        parts = []
-        if survey.run:
-            parts.append(f"a genwidgets run ({survey.run})")
-        if survey.foreign:
-            parts.append(f"{survey.foreign_text()} that genwidgets did not write")
-        what = f"{where}: {path} already holds " + " and ".join(parts) + ". Expected an " \
-            f"empty or new folder."
-        todo = []
-        if survey.run:
-            todo.append(f"to go on with that run, use `genwidgets train --resume {path}`"
-                        if cli else f"to go on with that run, use Run.from_folder({str(path)!r})"
-                        f" (or resume=True)")
-        todo.append("to keep it, pick another folder" + (" (--out)" if cli else ""))
-        keep = f", and keeps {survey.foreign_text()}" if survey.foreign else ""
-        flag = "--overwrite" if cli else "overwrite=True"
-        todo.append(f"to replace it, pass {flag}: it removes only genwidgets' own files "
-                    f"({', '.join(OWN_FILES)}, checkpoints/step-*, latents/epoch_*.npz)"
-                    f"{keep}")
-        todo_text = "; ".join(todo)
-        return f"{what} {todo_text[0].upper()}{todo_text[1:]}."
-
-
-class FolderLockedError(RunFolderError):
-    """Another process (or another run in this one) holds the folder's lock."""
-
-
-class DamagedFileError(RunFolderError):
-    """A JSON-lines file has a damaged row that is not a torn last line."""
-
-
-# -- reading rows -------------------------------------------------------------------------
-def read_jsonl(path: Path, *, strict: bool = True) -> list[dict[str, Any]]:
-    """The rows of a JSON-lines file; a missing file has none.
-
-    Only a last line cut short by a crash (no newline after it) is dropped. A damaged row
-    anywhere else raises :class:`DamagedFileError` naming the file and the row; with
-    ``strict=False`` (for views) damaged rows are skipped and the rest are kept.
-    """
-    path = Path(path)
-    if not path.exists():
-        return []
-    if not path.is_file():  # a FIFO would block, a folder cannot be read
-        raise RunFolderError(f"{path} is not a regular file (Expected one JSON object per "
-                             f"line). Nothing was read from it.")
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return []
-    lines = data.split(b"\n")
-    torn = lines.pop()  # b"" when the file ends with a newline, else the last line
-    rows = []
-    for number, line in enumerate(lines, 1):
-        row = _row(line)
-        if row is None:
-            if strict:
-                raise DamagedFileError(
-                    f"{path}: row {number} is damaged (Expected one JSON object per line. "
-                    f"Received: {line[:80]!r}). Rows after it cannot be trusted to follow "
-                    f"on; restore the file from a backup, or start afresh in another folder.")
-            continue
-        rows.append(row)
-    if torn:
-        row = _row(torn)
-        if row is not None:  # whole, only its newline missing
-            rows.append(row)
-    return rows
-
-
-def _row(line: bytes) -> dict | None:
-    try:
-        row = json.loads(line.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        return None
-    return row if isinstance(row, dict) else None
-
+from genwidgets.training.files import (  # noqa: F401  (the names folder.py is read for)
+    BOOKKEEPING, LOCK, LOSS_SKIP, OWN_FILES, OWNER, ROW_FILES, DamagedFileError,
+    FolderInUseError, FolderLockedError, RunFolderError, atomic_write_text, read_jsonl,
+    signature)
+from genwidgets.training.lock import FolderLock
 
 # -- writing files --------------------------------------------------------------------------
-def atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # per process
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def save_model(model, path: Path) -> None:
     """Write ``model`` to ``path`` atomically (a crash never leaves a half-written file)."""
     path = Path(path)
@@ -213,15 +108,11 @@ class RunFolder:
 
     def mark_written(self) -> None:
         """Remember the files as this run left them (see :meth:`check_unchanged`)."""
-        from genwidgets.training.ownership import signature
-
         self.close()
         self.written = signature(self.path)
 
     def check_unchanged(self) -> None:
         """Refuse to go on writing when someone else wrote here since this run did."""
-        from genwidgets.training.ownership import signature
-
         if self.written is not None and signature(self.path) != self.written:
             raise RunFolderError(
                 f"{self.path} changed since this run last wrote it (another run or process "

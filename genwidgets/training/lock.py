@@ -9,8 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-LOCK = ".genwidgets.lock"  # the filelock file; it stays when released (it holds no data)
-OWNER = ".genwidgets.lock.json"  # who holds the lock: pid, host, since, command
+from genwidgets.training.files import LOCK, OWNER, FolderLockedError, atomic_write_text
+
 
 
 class FolderLock:
@@ -27,8 +27,6 @@ class FolderLock:
 
     def acquire(self, what: str = "write to it") -> None:
         from filelock import FileLock, Timeout
-
-        from genwidgets.training.folder import FolderLockedError, atomic_write_text
 
         if self._lock is None:
             self._lock = FileLock(str(self.path / LOCK), timeout=0, thread_local=False)

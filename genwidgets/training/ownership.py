@@ -9,8 +9,10 @@ import os
 import re
 from pathlib import Path
 
-from genwidgets.training.folder import (BOOKKEEPING, OWN_FILES, FolderInUseError,
-                                        RunFolderError, read_jsonl, read_run)
+from genwidgets.training.files import (  # noqa: F401  (signature: read here too)
+    BOOKKEEPING, OWN_FILES, FolderInUseError, RunFolderError, checkpoint_dirs, read_jsonl,
+    signature)
+from genwidgets.training.folder import read_run
 
 # temporaries of genwidgets.training.folder (``.config.json.123.tmp``, ``.model.123.tmp.keras``)
 _OWN_TMP = re.compile(r"^\.(config\.json|batches\.jsonl|history\.jsonl)(\.\d+)?\.tmp$|"
@@ -103,8 +105,6 @@ def survey(path: str | os.PathLike) -> Survey:
 
 
 def _run_summary(root: Path) -> str:
-    from genwidgets.training.checkpoint import checkpoint_dirs
-
     record = read_run(root)
     parts = []
     if record.error is None:
@@ -150,19 +150,3 @@ def remove_own_files(path: str | os.PathLike) -> list[str]:
         except OSError:
             pass
     return found.foreign
-
-
-def signature(path: str | os.PathLike) -> tuple:
-    """What changes when any writer touches a run's files (to see a change since a read)."""
-    root = Path(path)
-    sig = []
-    for name in OWN_FILES:
-        try:
-            st = (root / name).stat()
-            sig.append((name, st.st_ino, st.st_size, st.st_mtime_ns))
-        except FileNotFoundError:
-            sig.append((name, None))
-    ckpts = root / "checkpoints"
-    if ckpts.is_dir():
-        sig.append(tuple(sorted(p.name for p in ckpts.iterdir())))
-    return tuple(sig)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
 
 from genwidgets.training.events import EpochEnd, Event, Progress
 
@@ -38,6 +38,7 @@ class Record:
         self.epoch_history: list[dict] = []
         self.epochs_done = 0
         self.state, self.message, self.traceback = "idle", "ready", ""
+        self.error: BaseException | None = None
         self._pending: list[dict] = []  # rows not yet in the sink
         self._last_flush = 0.0
         self._flush_lock = threading.Lock()
@@ -105,6 +106,10 @@ class Record:
         if self.state == "running" and self.history:
             self.message = f"{self.rate():.1f} steps/s"
         self.emit(self.snapshot())
+
+    def failed(self, error: BaseException | None, traceback: str) -> None:
+        """Keep what went wrong (shown with the ``failed`` state at the worker's end)."""
+        self.error, self.traceback = error, traceback
 
     def set_state(self, state: str, message: str) -> None:
         self.state, self.message = state, message

@@ -14,6 +14,8 @@ none holding a reference back to the run:
   the writing;
 - :class:`~genwidgets.training.events.EventBus`: typed events to each subscriber's queue
   (at most ~10 progress events a second); the worker never touches a widget;
+- :class:`~genwidgets.training.worker.Worker`: the thread of one start, fitting in the
+  run's batch order, and the run's end;
 - :mod:`~genwidgets.training.fit_callbacks`: the Keras callbacks that join them in fit.
 """
 
@@ -22,7 +24,6 @@ from __future__ import annotations
 import functools
 import queue
 import threading
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -35,18 +36,9 @@ from genwidgets.training.events import EventBus, Progress
 from genwidgets.training.prepare import full_batches, prepare, replaced
 from genwidgets.training.record import FLUSH_S, Record
 from genwidgets.training.steering import Steering, give_setting
+from genwidgets.training.worker import FITTING, Worker, epoch_order
 
 __all__ = ["FLUSH_S", "ModelBuildError", "Run", "RunError", "epoch_order", "full_batches"]
-
-_TRAINING: set[int] = set()  # ids of models a run is fitting right now
-
-
-def epoch_order(seed: int, epoch: int, n: int):
-    """The order of the ``n`` items in ``epoch``: a permutation fixed by the run's seed."""
-    import numpy as np
-
-    return np.random.default_rng([int(seed), int(epoch)]).permutation(n)
-
 
 class Run:
     def __init__(self, spec: ModelSpec | str, dataset: Dataset | str, config: Any = None, *,
@@ -78,7 +70,6 @@ class Run:
         self.folder = p.folder
         self.extra_callbacks = list(callbacks)
         self.notes: list[str] = []  # what a resume had to say (a damaged checkpoint skipped)
-        self.error: BaseException | None = None
         self._bus = EventBus()
         self._record = record = Record(p.steps_per_epoch, p.epochs, self._bus.emit, p.folder)
         self._steering = Steering(functools.partial(give_setting, p.spec.name, self._bus.emit))
@@ -87,8 +78,10 @@ class Run:
         self._checkpointer = Checkpointer(
             p.folder, record, identity_of(p.spec, p.seed, p.batch_size, p.steps_per_epoch),
             self._bus.emit, p.checkpoint_every_s, p.checkpoint_mid_epoch_s)
+        self._worker = Worker(p.model, p.x, p.batch_size, p.steps_per_epoch, p.seed,
+                              p.placement, p.folder, p.dataset.x, self.extra_callbacks,
+                              self._steering, record, self._checkpointer)
         self._resume_goal: int | None = None  # a resume's own goal, for the first start
-        self._thread: threading.Thread | None = None
         self._deferred_write: Callable[[int, Any], None] | None = None
         if p.checkpoint is not None:
             record.restore(*p.rows, epochs_done=p.checkpoint.state["epoch"])
@@ -152,11 +145,11 @@ class Run:
     def start(self, epochs: int | None = None) -> Run:
         """Train in the background for ``epochs`` more epochs (default: the run's)."""
         with self._steering.lock:
-            if self._thread is not None and self._thread.is_alive():
+            if self._worker.alive:
                 raise RunError(
                     f"This run is already training ({self.message}). Pause, resume or stop "
                     f"it; a second start would train the same model twice at once.")
-            if id(self.model) in _TRAINING:
+            if id(self.model) in FITTING:
                 raise RunError("Another run is training this model right now; stop it first.")
             if epochs is not None:
                 epochs = integer("epochs", epochs, 1)
@@ -174,8 +167,7 @@ class Run:
                 except BaseException:
                     self.folder.lock.release()
                     raise
-            _TRAINING.add(id(self.model))
-            self.error, record.traceback = None, ""
+            record.failed(None, "")  # nothing has failed in this start yet
             self._checkpointer.started()
             done = self.steps // self.steps_per_epoch  # whole epochs; a partial one goes on
             if epochs is None and self._resume_goal is not None and self._resume_goal > done:
@@ -183,15 +175,12 @@ class Run:
             else:
                 record.goal_epochs = done + (epochs or self.epochs)
             self._resume_goal = None
-            self._thread = threading.Thread(target=self._work, args=(record.goal_epochs,),
-                                            name="genwidgets-run", daemon=True)
             self._steering.open()  # from here settings and requests wait for fit's loop
             record.set_state("compiling", "compiling...")
             try:
-                self._thread.start()
+                self._worker.start(record.goal_epochs)
             except BaseException:
                 self._steering.closed = True
-                _TRAINING.discard(id(self.model))
                 if self.folder is not None:
                     self.folder.lock.release()
                 raise
@@ -231,7 +220,7 @@ class Run:
 
     def call(self, fn: Callable[[Any], Any], timeout: float = 60.0) -> Any:
         """Run ``fn(model)`` on a synced model between two batches, and return its result."""
-        if threading.current_thread() is self._thread:
+        if threading.current_thread() is self._worker.thread:
             return fn(self.model)
         return self._steering.request(fn, self.model, timeout)
 
@@ -246,8 +235,8 @@ class Run:
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for the worker to end; True if it did."""
-        if self._thread is not None:
-            self._thread.join(timeout)
+        if self._worker.thread is not None:
+            self._worker.thread.join(timeout)
         return not self.alive
 
     def subscribe(self) -> queue.Queue:
@@ -263,7 +252,7 @@ class Run:
     # -- what a view shows ----------------------------------------------------
     @property
     def alive(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._worker.alive
 
     @property
     def state(self) -> str:
@@ -272,6 +261,10 @@ class Run:
     @property
     def message(self) -> str:
         return self._record.message
+
+    @property
+    def error(self) -> BaseException | None:
+        return self._record.error
 
     @property
     def traceback(self) -> str:
@@ -334,93 +327,3 @@ class Run:
         if self.folder is None:
             raise RunError("This run has no folder to write checkpoints to. Pass out=...")
         return self._checkpointer.write(self.model, reason)
-
-    # -- the worker -------------------------------------------------------------
-    def _work(self, goal: int) -> None:
-        from genwidgets.training.fit_callbacks import Controller, StopRun
-
-        record = self._record
-        outcome = "finished"
-        controller = Controller(self._steering, record, self._checkpointer)
-        try:
-            with self.placement.scope():
-                self._fit(controller, goal)
-        except StopRun:
-            outcome = "stopped"
-        except BaseException as exc:  # shown in the panel and kept; never dies silently
-            self.error, record.traceback = exc, traceback.format_exc()
-            outcome = "failed"
-        try:
-            controller.drain()  # the steps that ran before a failure are kept too
-        except BaseException:
-            pass
-        record.flush(force=True)
-        if outcome == "finished" and controller.nan:
-            outcome = "stopped"
-        try:
-            if outcome != "failed" and not controller.nan:
-                if hasattr(self.model, "fit_prior"):
-                    self.model.fit_prior(self.dataset.x)
-                if self.folder is not None:
-                    path = self.checkpoint(outcome)
-                    self.folder.copy_model(path / "model.keras")
-        except BaseException as exc:
-            self.error, record.traceback = exc, traceback.format_exc()
-            outcome = "failed"
-        if self.folder is not None:
-            try:
-                self.folder.mark_written()
-            finally:
-                self.folder.lock.release()
-        _TRAINING.discard(id(self.model))
-        if outcome == "failed":
-            msg = f"failed: {type(self.error).__name__}: {self.error}"
-        elif controller.nan:
-            msg = controller.nan
-        elif outcome == "stopped":
-            msg = f"stopped at step {self.steps}"
-        else:
-            msg = f"finished: {record.epochs_done} epochs, {self.steps} steps"
-        try:  # from here call() runs on the caller's thread; answer the rest first
-            self._steering.close(self.model)
-        except BaseException as exc:  # a setting the model refuses: shown, not a hang
-            self.error, record.traceback = exc, traceback.format_exc()
-        record.set_state(outcome, msg)
-
-    def _fit(self, controller, goal: int) -> None:
-        """Fit from the current step to the end of epoch ``goal``, in the run's batch order.
-
-        A run stopped within an epoch goes on with that epoch's remaining batches (one
-        short fit) before the whole epochs, so no batch is trained twice or skipped.
-        """
-        from genwidgets.training.fit_callbacks import RunCallbacks, StopRun
-
-        spe = self.steps_per_epoch
-        epoch, offset = divmod(self.steps, spe)
-        while epoch < goal and not self._steering.stopping:
-            last = epoch + 1 if offset else goal
-            controller.offset = offset
-            callbacks = RunCallbacks(controller, self.extra_callbacks, model=self.model,
-                                     epochs=last, steps=spe - offset)
-            self.model.fit(self._batches(epoch, offset), steps_per_epoch=spe - offset,
-                           initial_epoch=epoch, epochs=last, shuffle=False, verbose=0,
-                           callbacks=callbacks)
-            if getattr(self.model, "stop_training", False):
-                return
-            epoch, offset = last, 0
-        if epoch < goal:  # stopped between two fits (say, a NaN at an epoch's last batch)
-            raise StopRun()
-
-    def _batches(self, epoch: int, offset: int):
-        """Endless ``(x_batch,)`` from batch ``offset`` of ``epoch`` on (this process's share)."""
-        x, size = self.x, self.batch_size
-        count, index = self.placement.process_count, self.placement.process_index
-        share = size // count
-        while True:
-            order = epoch_order(self.seed, epoch, len(x))
-            for b in range(offset, self.steps_per_epoch):
-                idx = order[b * size:(b + 1) * size]
-                if count > 1:
-                    idx = idx[index * share:(index + 1) * share]
-                yield (x[idx],)
-            epoch, offset = epoch + 1, 0
