@@ -1,6 +1,7 @@
 """The VAE's negative ELBO on held-out MNIST after at most ten minutes on this machine.
 
     python benchmarks/quality_vae_mnist.py [--quick] [--out artifacts/] [--seconds 600]
+        [--architecture auto|conv|dense]
 
 Protocol (../shared/data/README.md): the first 8,000 MNIST t10k images train, the last
 2,000 evaluate, pixels in [0, 1]. The VAE plugin (through the registry, latent 16, batch
@@ -10,9 +11,11 @@ warming up over the first epochs. The figure is the negative ELBO in nats per te
 the analytic KL of q(z|x) from N(0, I) plus the summed Bernoulli cross-entropy averaged
 over ``--elbo-samples`` draws of z from q(z|x) (a fixed NumPy seed: deterministic).
 
-``architecture="auto"`` picks the networks by device: on CPU, where XLA's convolutions are
-slow, a dense VAE (784-512-512-16 and back, swish, dropout 0.15 on the decoder's hidden
-layers); on an accelerator, the convolutional one.
+``--architecture`` (default ``auto``) picks the networks; ``auto`` picks them by device: on
+CPU, where even the fast transposed convolutions leave the conv nets slower per epoch, a
+dense VAE (784-512-512-16 and back, swish, dropout 0.15 on the decoder's hidden layers);
+on an accelerator, the convolutional one (4x4 stride-2 convolutions of 32 and 64 filters,
+a dense layer of 512, and back), which ``--architecture conv`` asks for anywhere.
 
 A plain Keras MLP VAE (784-512-16, ReLU, the same loss, batch 100) is timed per epoch in
 the same process for the speed ratio: one of its epochs every ``--baseline-every`` VAE
@@ -124,7 +127,8 @@ def epoch_times(model, x, epochs: int) -> list[float]:
     return times
 
 
-def train_vae(x: np.ndarray, info, seconds: float, max_epochs: int, baseline, every: int):
+def train_vae(x: np.ndarray, info, seconds: float, max_epochs: int, baseline, every: int,
+              architecture: str = "auto"):
     """Train the plugin's VAE for at most ``seconds`` (whole epochs, the compile counted);
     every ``every`` epochs one baseline epoch runs beside it, under the same load, its time
     left out of the budget. Returns the model, its config, train_s and both epoch times."""
@@ -132,7 +136,8 @@ def train_vae(x: np.ndarray, info, seconds: float, max_epochs: int, baseline, ev
 
     spec = get_registry().model("vae")
     steps_per_epoch = len(x) // BATCH
-    config = spec.config(**SETTINGS, kl_anneal_steps=WARMUP_EPOCHS * steps_per_epoch)
+    config = spec.config(**{**SETTINGS, "architecture": architecture},
+                         kl_anneal_steps=WARMUP_EPOCHS * steps_per_epoch)
     model = spec.build(config, info)
     start, aside, times, base_times = time.perf_counter(), 0.0, [], []
     while len(times) < max_epochs:
@@ -180,6 +185,8 @@ def main() -> None:
                         help="draws of z per test image for the reconstruction term")
     parser.add_argument("--baseline-every", type=int, default=40,
                         help="one timed baseline epoch per this many VAE epochs")
+    parser.add_argument("--architecture", choices=("auto", "conv", "dense"), default="auto",
+                        help="the VAE's networks (auto: dense on CPU, conv elsewhere)")
     args = parser.parse_args()
     from genwidgets.spec import DataInfo
 
@@ -197,7 +204,7 @@ def main() -> None:
     baseline = baseline_vae(x_train.shape[1:])
     epoch_times(baseline, x_train, 1)  # compiles
     model, config, train_s, times, base_times = train_vae(
-        x_train, info, seconds, max_epochs, baseline, args.baseline_every)
+        x_train, info, seconds, max_epochs, baseline, args.baseline_every, args.architecture)
     if len(base_times) < 3:  # a short run: time a few baseline epochs after it
         base_times += epoch_times(baseline, x_train, 3 - len(base_times))
     emit(stage="vae", architecture=model.architecture, epochs=len(times),

@@ -8,6 +8,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from genwidgets.fast_conv import FastConv2DTranspose
 from genwidgets.spec import DataInfo
 from genwidgets_ae.spec import AESpec
 
@@ -40,8 +41,8 @@ def _image_nets(config, info: DataInfo):
         t = layers.Dense(config.hidden, activation="relu")(zin)
         t = layers.Dense((h // 4) * (w // 4) * 2 * f, activation="relu")(t)
         t = layers.Reshape((h // 4, w // 4, 2 * f))(t)
-        t = layers.Conv2DTranspose(f, 3, strides=2, padding="same", activation="relu")(t)
-        t = layers.Conv2DTranspose(c, 3, strides=2, padding="same")(t)
+        t = FastConv2DTranspose(f, 3, strides=2, padding="same", activation="relu")(t)
+        t = FastConv2DTranspose(c, 3, strides=2, padding="same")(t)
     else:
         t = layers.Flatten()(x)
         t = layers.Dense(config.hidden, activation="relu")(t)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from genwidgets.fast_conv import FastConv2DTranspose
 from genwidgets.spec import DataInfo
 
 
@@ -46,12 +47,12 @@ def _conv_generator(config, info: DataInfo) -> keras.Model:
     t = layers.Reshape((base_h, base_w, width))(t)
     for i in range(steps - 1):  # every doubling but the last halves the filters
         width //= 2
-        t = layers.Conv2DTranspose(max(width, f), 4, strides=2, padding="same",
-                                   use_bias=False, name=f"g_up{i}")(t)
+        t = FastConv2DTranspose(max(width, f), 4, strides=2, padding="same",
+                                use_bias=False, name=f"g_up{i}")(t)
         t = layers.BatchNormalization(momentum=0.9, name=f"g_up{i}_bn")(t)
         t = layers.ReLU()(t)
     if steps:
-        t = layers.Conv2DTranspose(c, 4, strides=2, padding="same", name="g_out")(t)
+        t = FastConv2DTranspose(c, 4, strides=2, padding="same", name="g_out")(t)
     else:
         t = layers.Conv2D(c, 3, padding="same", name="g_out")(t)
     image = layers.Activation("tanh", name="image")(t)

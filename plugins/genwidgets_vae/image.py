@@ -6,6 +6,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from genwidgets.fast_conv import FastConv2DTranspose
 from genwidgets.spec import DataInfo
 from genwidgets_vae.base import VAEBase, batched
 
@@ -37,9 +38,9 @@ def _conv_nets(config, info: DataInfo):
     t = layers.Dense(config.hidden, activation=act)(zin)
     t = layers.Dense((h // 4) * (w // 4) * 2 * f, activation=act)(t)
     t = layers.Reshape((h // 4, w // 4, 2 * f))(t)
-    t = layers.Conv2DTranspose(f, 4, strides=2, padding="same", activation=act)(t)
+    t = FastConv2DTranspose(f, 4, strides=2, padding="same", activation=act)(t)
     t = layers.Dropout(config.dropout)(t) if config.dropout else t
-    logits = layers.Conv2DTranspose(c, 4, strides=2, padding="same", name="logits")(t)
+    logits = FastConv2DTranspose(c, 4, strides=2, padding="same", name="logits")(t)
     return keras.Model(x, [mean, log_var], name="encoder"), keras.Model(zin, logits,
                                                                         name="decoder")
 

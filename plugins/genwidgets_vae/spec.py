@@ -39,7 +39,8 @@ class VAESpec(ModelSpec):
         latent_dim: int = field(default=16, metadata={
             "help": "Numbers in the latent vector z (2 draws the map without PCA)."})
         # images: "auto" = conv for images of 16 px and more on an accelerator, dense on CPU
-        # (XLA's CPU convolutions are slow) and for tiny images
+        # (even with fast_conv's transposed convolutions the conv nets took 30 s an MNIST
+        # epoch there against 3.9 s: benchmarks/conv_vs_dense.py) and for tiny images
         architecture: Literal["auto", "conv", "dense"] = field(default="auto", metadata={
             "help": "Networks for images: auto = conv on an accelerator for 16 px and "
                     "more, dense otherwise.", "modalities": IMAGE})
@@ -104,11 +105,13 @@ class VAESpec(ModelSpec):
         return build_vae(config, data_info)
 
     def custom_objects(self):
+        from genwidgets import fast_conv
         from genwidgets_vae.image import ImageVAE
         from genwidgets.text_nets import CUSTOM_OBJECTS
         from genwidgets_vae.text import TextVAE
 
-        return {"ImageVAE": ImageVAE, "TextVAE": TextVAE, **CUSTOM_OBJECTS}
+        return {"ImageVAE": ImageVAE, "TextVAE": TextVAE, **CUSTOM_OBJECTS,
+                **fast_conv.CUSTOM_OBJECTS}
 
 
 def check_hyper(name: str, value) -> float:
