@@ -1,4 +1,4 @@
-"""The ``genwidgets`` command: ``plugins``, ``train``, ``doctor``."""
+"""The ``genwidgets`` command: ``plugins``, ``train``, ``export``, ``doctor``."""
 
 from __future__ import annotations
 
@@ -154,6 +154,8 @@ def cmd_train(args) -> int:
     config = kwargs.pop("config")
     run = Run(spec, dataset, config, out=args.out, checkpoint_every_s=args.checkpoint_every,
               **kwargs)
+    if args.tensorboard is not None:
+        _attach_tensorboard(run, args.tensorboard)
     if run.already_finished:  # nothing was written
         print(f"genwidgets train: {args.out}: {run.message.replace('epochs=', '--epochs ')}.",
               file=sys.stderr)
@@ -175,6 +177,33 @@ def cmd_train(args) -> int:
         return 1
     print(f"{run.message}: {summary}")
     print(f"wrote {args.out}/model.keras, config.json, history.jsonl, batches.jsonl")
+    return 0
+
+
+def _attach_tensorboard(run, logdir) -> None:
+    """`train --tensorboard [LOGDIR]`: latent snapshots (a model that encodes) and
+    TensorBoard logs (default <out>/tensorboard) written as the run trains."""
+    from genwidgets.latent.snapshots import LatentSnapshots
+    from genwidgets.tensorboard import TensorBoardWriter, require_tensorboardx
+
+    require_tensorboardx()  # a missing package is told before any training
+    if "encode" in run.spec.capabilities:
+        LatentSnapshots.attach(run, max_points=1000)
+    writer = TensorBoardWriter.attach(run, logdir or None)
+    print(f"TensorBoard logs in {writer.logdir} (tensorboard --logdir {writer.logdir})",
+          file=sys.stderr)
+
+
+def cmd_export(args) -> int:
+    from genwidgets.tensorboard import export_tensorboard
+
+    done = export_tensorboard(args.tensorboard, args.logdir)
+    for note in done["notes"]:
+        print(f"genwidgets export: note: {note}", file=sys.stderr)
+    print(f"wrote {done['batch_scalars']} batch and {done['epoch_scalars']} epoch scalars, "
+          f"samples at {len(done['samples'])} step(s) and {len(done['projector'])} latent "
+          f"snapshot(s) to {done['logdir']}")
+    print(f"view them: tensorboard --logdir {done['logdir']} --host 127.0.0.1")
     return 0
 
 
@@ -302,7 +331,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--precision", choices=PRECISIONS, default=None,
                    help="float32 (the default), or mixed_bfloat16: computes in bfloat16 with "
                    "float32 weights (faster on GPUs and TPUs, not on CPUs)")
+    p.add_argument("--tensorboard", nargs="?", const="", default=None, metavar="LOGDIR",
+                   help="also write TensorBoard logs (scalars, samples at epoch ends, latent "
+                   "snapshots for the projector) to LOGDIR (default <out>/tensorboard)")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("export", help="write a saved run in another format (TensorBoard)",
+                       parents=[common])
+    p.add_argument("--tensorboard", required=True, metavar="RUN_DIR",
+                   help="the run folder to write as TensorBoard logs (scalars of "
+                   "batches.jsonl and history.jsonl, samples, latent snapshots)")
+    p.add_argument("--logdir", default=None, metavar="DIR",
+                   help="a new or empty folder for the event files (default "
+                   "RUN_DIR/tensorboard)")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("studio", help="serve the Studio as a Voila app on 127.0.0.1",
                        parents=[common])
