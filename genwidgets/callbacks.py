@@ -116,7 +116,7 @@ class LiveLoss(keras.callbacks.Callback):
         self._due = self._last_plot = self._last_status = 0.0
         self._shown_state = "idle"
         self._reset_epoch()
-        self.plot = LossPlot(max_points=max_points, title=title)
+        self.plot = LossPlot(max_points=max_points, title=title, arrays=True)  # fit's thread
         self.status = W.HTML(self._status_html())
         self.status.add_class("gw-liveloss-status")
         self.view = W.VBox([self.status, self.plot])

@@ -253,9 +253,10 @@ model.fit(x, y, batch_size=16, epochs=2, verbose=0,
 import json
 again = LiveLoss(out="runs/broken", overwrite=True)  # the failed fit freed its folder
 late = live.plot.figure.get_state()  # what a page connecting now (a reload) is sent
+size = lambda v: v["shape"][0] if isinstance(v, dict) else len(v)  # a binary array or a list
 print(json.dumps({"live": live.state, "broken": broken.state, "message": broken.message,
                   "broken_rows": len(broken.history), "figure": live.plot.figure.model_id,
-                  "traces": {t["name"]: len(t["x"]) for t in late["_widget_data"]},
+                  "traces": {t["name"]: size(t["x"]) for t in late["_widget_data"]},
                   "epoch_lines": len(late["_widget_layout"]["shapes"])}))""",
 ]
 

@@ -3,7 +3,9 @@
 It keeps a decimated copy (at most ``max_points`` per trace: when full, every other point
 is dropped and the stride doubles) while the run keeps the full history on disk. An EMA
 slider smooths, a toggle switches to a log scale, dotted lines mark epoch boundaries (at most 40) and
-validation losses (``val_*`` in epoch rows) show as markers.
+validation losses (``val_*`` in epoch rows) show as markers. ``arrays=True`` sends each
+redraw's curves as numpy arrays (Plotly's binary encoding), about ten times cheaper than
+lists for 2000 points: for a plot redrawn on the training thread itself (``LiveLoss``).
 
 A page that connects later (a reload, a second tab) builds a FigureWidget from its
 creation state, which Plotly never updates: after each redraw the plot makes that state
@@ -63,8 +65,9 @@ class _Series:
 
 class LossPlot(W.VBox):
     def __init__(self, rows=(), epoch_rows=(), *, max_points: int = 2000, title: str = "loss",
-                 height: int = 340, width: int = 720):
+                 height: int = 340, width: int = 720, arrays: bool = False):
         self.max_points = max_points
+        self.arrays = bool(arrays)
         self.smoothing = W.FloatSlider(value=0.6, min=0.0, max=0.99, step=0.01,
                                        description="smoothing", continuous_update=False)
         self.log_scale = W.ToggleButton(value=False, description="log scale",
@@ -130,10 +133,16 @@ class LossPlot(W.VBox):
                 fig.add_trace(go.Scatter(x=[], y=[], name=name, mode=mode,
                                          line=line if mode == "lines" else None))
         names = [t.name for t in fig.data]
+        if self.arrays:
+            import numpy as np
+
+            curve = lambda values: np.asarray(values, dtype="float64")  # noqa: E731
+        else:
+            curve = list
         with fig.batch_update():
             for name, xs, ys, _ in wanted:
                 trace = fig.data[names.index(name)]
-                trace.x, trace.y = list(xs), list(ys)
+                trace.x, trace.y = curve(xs), curve(ys)
             fig.layout.shapes = [
                 dict(type="line", xref="x", yref="paper", x0=s, x1=s, y0=0, y1=1,
                      line=dict(color="#bbb", width=1, dash="dot"))
