@@ -27,7 +27,7 @@ from genwidgets.data.sentences import (
 )
 from genwidgets.data.subword import SubwordTokenizer
 from genwidgets.data.text import CharTokenizer, load_python_docs, load_text
-from genwidgets.data.tokens import tokenizer_from_dict
+from genwidgets.data.tokenizers import tokenizer_from_dict
 from genwidgets.spec import EOS, PAD, SPECIAL_TOKENS, UNK
 
 WORDS = ["the cat sat on the mat", "a dog ran to the cat", "the bird sat on a dog",

@@ -1,5 +1,5 @@
 """``SubwordTokenizer``: BPE pieces learnt from the data, with the Hugging Face
-``tokenizers`` package; the same interface as :class:`genwidgets.data.text.CharTokenizer`.
+``tokenizers`` package; the same interface as :class:`genwidgets.data.chars.CharTokenizer`.
 
 Words are split at spaces and each space becomes the word mark ``▁`` that begins the next
 piece (a Metaspace pre-tokenizer), so decoding gives the spaces back exactly; only spaces
@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 
 from genwidgets.data.tokens import (
+    ALPHABET,
+    WORD_MARK,
     DEFAULT_SUBWORD_VOCAB,
     UNKNOWN_CHAR,
     Tokenizer,
@@ -29,8 +31,6 @@ from genwidgets.data.tokens import (
 from genwidgets.data.validate import DataError, check_texts
 from genwidgets.spec import BOS, EOS, PAD, SPECIAL_TOKENS, UNK
 
-WORD_MARK = "\u2581"  # "▁", what a space becomes
-ALPHABET: tuple[str, ...] = tuple(chr(i) for i in range(33, 127)) + (WORD_MARK,)
 _WORDS = re.compile(f"(?={WORD_MARK})")  # a piece never crosses a word mark
 _METASPACE = {"type": "Metaspace", "replacement": WORD_MARK, "prepend_scheme": "always",
               "split": True}

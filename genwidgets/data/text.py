@@ -1,4 +1,4 @@
-"""Text data: a character tokenizer, text files and lists of strings, and Python's own docs.
+"""Text data: text files and lists of strings, and Python's own docs.
 
 Every text dataset holds int32 token ids of one fixed length (``seq_len``): the tokens
 (characters, or subword pieces with ``tokens="subword"``), then ``EOS``, then ``PAD`` (a
@@ -7,120 +7,26 @@ fixed shape keeps the compiled step fixed).
 
 from __future__ import annotations
 
-import collections
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from genwidgets.data.tokens import (
+from genwidgets.data.chars import CharTokenizer  # noqa: F401  (where it was first found)
+from genwidgets.data.tokenizers import fit_tokenizer
+from genwidgets.data.tokens import (  # noqa: F401  (UNKNOWN_CHAR: read from here too)
     UNKNOWN_CHAR,
-    Tokenizer,
-    check_encode_texts,
-    check_ids,
     check_seq_len,
     check_token_options,
-    fit_tokenizer,
     pad_ids,
 )
 from genwidgets.data.validate import DataError, check_texts
-from genwidgets.spec import BOS, EOS, PAD, SPECIAL_TOKENS, UNK, DataInfo, Dataset
+from genwidgets.spec import DataInfo, Dataset
 
 MODES = ("line", "sentence")
-
-
-class CharTokenizer(Tokenizer):
-    """Characters to token ids and back. ``vocab`` starts with the special tokens."""
-
-    def __init__(self, vocab: Sequence[str]):
-        vocab = tuple(vocab)
-        n = len(SPECIAL_TOKENS)
-        if vocab[:n] != SPECIAL_TOKENS:
-            raise DataError(
-                f"Expected a vocab that starts with {SPECIAL_TOKENS}. "
-                f"Received: {vocab[:n]!r}...")
-        chars = vocab[n:]
-        if not all(isinstance(c, str) and len(c) == 1 for c in chars) or (
-                len(set(chars)) != len(chars)):
-            raise DataError(
-                f"Expected the vocab after the special tokens to be distinct single "
-                f"characters. Received: {chars[:20]!r}")
-        self.vocab: tuple[str, ...] = vocab
-        self._ids = {c: i for i, c in enumerate(vocab) if i >= n}
-
-    @classmethod
-    def fit(cls, texts: Sequence[str], max_vocab: int | None = None) -> CharTokenizer:
-        """A tokenizer for ``texts``: chars by frequency (most first), ties by char.
-
-        ``max_vocab`` caps the vocab size, special tokens included; rarer chars become UNK.
-        """
-        texts = check_texts(texts)
-        counts = collections.Counter()
-        for t in texts:
-            counts.update(t)
-        chars = sorted(counts, key=lambda c: (-counts[c], c))
-        if max_vocab is not None:
-            least = len(SPECIAL_TOKENS) + 1
-            if not isinstance(max_vocab, int) or isinstance(max_vocab, bool) or (
-                    max_vocab < least):
-                raise DataError(
-                    f"Expected max_vocab to be an integer >= {least} (the {least - 1} special "
-                    f"tokens and a character) or None. Received: max_vocab={max_vocab!r}")
-            chars = chars[:max_vocab - len(SPECIAL_TOKENS)]
-        return cls(SPECIAL_TOKENS + tuple(chars))
-
-    def _key(self):
-        return self.vocab
-
-    def token_ids(self, texts: str | Sequence[str]) -> list[list[int]]:
-        """Each text's character ids, whole (no EOS, no cut)."""
-        get = self._ids.get
-        return [[get(c, UNK) for c in text] for text in check_encode_texts(texts)]
-
-    def encode(self, texts: str | Sequence[str], seq_len: int) -> np.ndarray:
-        """Token ids, int32 of shape (N, seq_len): chars (at most seq_len - 1), EOS, PAD..."""
-        seq_len = check_seq_len(seq_len)
-        return pad_ids(self.token_ids([t[:seq_len - 1] for t in check_encode_texts(texts)]),
-                       seq_len)
-
-    def decode(self, ids: Any) -> list[str]:
-        """Strings from token ids of shape (seq_len,) or (N, seq_len): stops at EOS,
-        skips PAD and BOS, shows UNK as U+FFFD."""
-        vocab = self.vocab
-        out = []
-        for row in check_ids(ids, len(vocab)):
-            chars = []
-            for i in row:
-                if i == EOS:
-                    break
-                if i == PAD or i == BOS:
-                    continue
-                chars.append(UNKNOWN_CHAR if i == UNK else vocab[i])
-            out.append("".join(chars))
-        return out
-
-    def unknown(self, text: str, seq_len: int | None = None) -> list[str]:
-        """The characters of ``text`` (of its first ``seq_len - 1``) that are not in the
-        vocab (they encode as UNK), sorted, each once."""
-        (text,) = check_encode_texts([text])
-        if seq_len is not None:
-            text = text[:check_seq_len(seq_len) - 1]
-        return sorted({c for c in text if c not in self._ids})
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"type": "char", "vocab": list(self.vocab)}
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> CharTokenizer:
-        if not isinstance(d, Mapping) or d.get("type") != "char" or not isinstance(
-                d.get("vocab"), (list, tuple)):
-            raise DataError(
-                f"Expected a dict like {{'type': 'char', 'vocab': [...]}} from "
-                f"CharTokenizer.to_dict(). Received: {str(d)[:80]}")
-        return cls(d["vocab"])
 
 
 def check_limit(limit: Any) -> int | None:

@@ -1,14 +1,15 @@
 """What every text tokenizer shares: the ``tokens=`` choice, argument checks, and
-rebuilding a saved tokenizer from its dict (``config.json``) by its ``"type"``.
+and the base class (fitting one of either kind, or rebuilding one from its dict, is
+:mod:`genwidgets.data.tokenizers`).
 
-Two kinds: ``"char"`` (:class:`genwidgets.data.text.CharTokenizer`, one token a character)
+Two kinds: ``"char"`` (:class:`genwidgets.data.chars.CharTokenizer`, one token a character)
 and ``"subword"`` (:class:`genwidgets.data.subword.SubwordTokenizer`, BPE pieces learnt
 from the data). Both reserve ``PAD``, ``BOS``, ``EOS``, ``UNK`` as ids 0-3.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,9 @@ from genwidgets.data.validate import DataError, as_array
 TOKENS = ("char", "subword")
 DEFAULT_SUBWORD_VOCAB = 2000
 UNKNOWN_CHAR = "\ufffd"  # how decode() shows UNK
+WORD_MARK = "\u2581"  # "▁", what a space becomes in subword pieces
+# the characters a subword vocab always holds: printable ASCII and the word mark
+ALPHABET: tuple[str, ...] = tuple(chr(i) for i in range(33, 127)) + (WORD_MARK,)
 MIN_SEQ_LEN = 2
 
 
@@ -95,8 +99,6 @@ def check_vocab_size(vocab_size: Any, tokens: str) -> int | None:
     if tokens == "char":
         least, what = len(SPECIAL_TOKENS) + 1, "a character"
     else:
-        from genwidgets.data.subword import ALPHABET
-
         least, what = len(SPECIAL_TOKENS) + len(ALPHABET), (
             f"the alphabet: {len(ALPHABET) - 1} printable ASCII characters and the word "
             f"mark \u2581")
@@ -107,36 +109,6 @@ def check_vocab_size(vocab_size: Any, tokens: str) -> int | None:
             f"{len(SPECIAL_TOKENS)} special tokens and {what}) or None. "
             f"Received: vocab_size={vocab_size!r}")
     return int(vocab_size)
-
-
-def fit_tokenizer(texts: Sequence[str], tokens: str = "char", vocab_size: int | None = None):
-    """A tokenizer of kind ``tokens`` fitted on ``texts`` (``vocab_size``: see
-    :func:`check_vocab_size`)."""
-    tokens = check_tokens(tokens)
-    vocab_size = check_vocab_size(vocab_size, tokens)
-    if tokens == "char":
-        from genwidgets.data.text import CharTokenizer
-
-        return CharTokenizer.fit(texts, max_vocab=vocab_size)
-    from genwidgets.data.subword import SubwordTokenizer
-
-    return SubwordTokenizer.fit(texts, vocab_size=vocab_size or DEFAULT_SUBWORD_VOCAB)
-
-
-def tokenizer_from_dict(d: Mapping[str, Any]):
-    """The tokenizer that ``to_dict()`` gave ``d``, of either kind (by ``d["type"]``)."""
-    kind = d.get("type") if isinstance(d, Mapping) else None
-    if kind == "char":
-        from genwidgets.data.text import CharTokenizer
-
-        return CharTokenizer.from_dict(d)
-    if kind == "subword":
-        from genwidgets.data.subword import SubwordTokenizer
-
-        return SubwordTokenizer.from_dict(d)
-    raise DataError(
-        f"Expected a tokenizer dict from to_dict() whose 'type' is one of {TOKENS}. "
-        f"Received: {str(d)[:80]}")
 
 
 class Tokenizer:

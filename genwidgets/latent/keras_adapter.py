@@ -293,10 +293,9 @@ def keras_source(encoder, decoder, x, labels=None, label_names=None, *, tokenize
                  decoder_output: str = "auto", log_var_output="auto",
                  latent_dim: int | None = None, seq_len: int | None = None,
                  custom_objects=None, name: str | None = None, data_name: str = "data"):
-    """A ``LatentSource`` over your ``encoder`` and ``decoder`` and the items ``x``; see
-    :meth:`genwidgets.latent.LatentSource.from_keras`."""
-    from genwidgets.latent.source import LatentSource
-
+    """What a ``LatentSource`` over your ``encoder`` and ``decoder`` and the items ``x``
+    needs: ``(spec, model, dataset, notes)``; see
+    :meth:`genwidgets.latent.LatentSource.from_keras`, which makes it."""
     enc = None if encoder is None else Net(load_net(encoder, "encoder", custom_objects),
                                            "encoder")
     dec = Net(load_net(decoder, "decoder", custom_objects), "decoder")
@@ -367,6 +366,4 @@ def keras_source(encoder, decoder, x, labels=None, label_names=None, *, tokenize
     caps = {"decode", "sample"} | ({"encode"} if enc is not None else set())
     title = name or (f"{enc.name} + {dec.name}" if enc is not None else dec.name)
     spec = KerasSpec(title, caps, data.info.modality)
-    source = LatentSource(spec, model, data, tokenizer=data.tokenizer)
-    source.notes = notes
-    return source
+    return spec, model, data, notes

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from genwidgets._backend import import_keras
-from genwidgets.latent.source import subset_indices
+from genwidgets.latent.subsets import subset_indices
 
 keras = import_keras()
 

@@ -15,19 +15,10 @@ from typing import Any
 
 import numpy as np
 
+from genwidgets.latent.subsets import subset_indices
 from genwidgets.spec import Dataset, DataInfo, ModelSpec
 
 _UNSET = object()
-
-
-def subset_indices(n: int, max_items: int, seed: int = 0) -> np.ndarray:
-    """A fixed random choice of at most ``max_items`` of ``n`` item indices, sorted."""
-    if isinstance(max_items, bool) or not isinstance(max_items, (int, np.integer)) or (
-            max_items < 1):
-        raise ValueError(f"Expected max_items to be a positive integer. Received: "
-                         f"max_items={max_items!r}")
-    chosen = np.random.default_rng(seed).choice(n, size=min(int(max_items), n), replace=False)
-    return np.sort(chosen).astype("int64")
 
 
 class LatentSource:
@@ -93,7 +84,7 @@ class LatentSource:
             dataset = _reload_data(registry, doc)
         tokenizer = None
         if doc.get("tokenizer"):
-            from genwidgets.data.tokens import tokenizer_from_dict
+            from genwidgets.data.tokenizers import tokenizer_from_dict
 
             tokenizer = tokenizer_from_dict(doc["tokenizer"])
         _check_same_data(doc, dataset, tokenizer)
@@ -133,10 +124,14 @@ class LatentSource:
         """
         from genwidgets.latent.keras_adapter import keras_source
 
-        return keras_source(encoder, decoder, x, labels, label_names, tokenizer=tokenizer,
-                            decoder_output=decoder_output, log_var_output=log_var_output,
-                            latent_dim=latent_dim, seq_len=seq_len,
-                            custom_objects=custom_objects, name=name, data_name=data_name)
+        spec, model, data, notes = keras_source(
+            encoder, decoder, x, labels, label_names, tokenizer=tokenizer,
+            decoder_output=decoder_output, log_var_output=log_var_output,
+            latent_dim=latent_dim, seq_len=seq_len, custom_objects=custom_objects,
+            name=name, data_name=data_name)
+        source = cls(spec, model, data, tokenizer=data.tokenizer)
+        source.notes = notes
+        return source
 
     # -- what the views read ------------------------------------------------------------
     @property
