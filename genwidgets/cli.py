@@ -111,9 +111,18 @@ def _resume(args, registry):
               "distribution": args.distribution or doc.get("distribution", "auto"),
               "precision": args.precision or doc.get("precision", "float32"),
               "seed": doc.get("seed"), "data_options": recorded, "resume": True,
-              "config": parse_assignments(args.set) or None}
+              "config": parse_assignments(args.set) or None,
+              "validation": _validation(args)}
     args.out = str(folder)
     return spec, dataset, kwargs
+
+
+def _validation(args) -> float | None:
+    """``--validation SHARE`` as a number in (0, 1), or None when not given."""
+    from genwidgets.training.checks import share_from_text
+
+    return None if args.validation is None else share_from_text("--validation",
+                                                                 args.validation)
 
 
 def _new(args, registry):
@@ -124,6 +133,7 @@ def _new(args, registry):
     if not args.out:
         raise ValueError("Expected --out DIR for a new run, or --resume DIR. Received "
                          "neither.")
+    validation = _validation(args)  # told before any data is loaded
     check_new(args.out, args.overwrite)  # before any data is loaded (Run checks again)
     spec = registry.model(args.model or "ae")
     settings = parse_assignments(args.set)
@@ -139,7 +149,7 @@ def _new(args, registry):
               "batch_size": 64 if args.batch_size is None else args.batch_size,
               "distribution": args.distribution or "auto",
               "precision": args.precision or "float32", "data_options": options,
-              "overwrite": args.overwrite,
+              "overwrite": args.overwrite, "validation": validation,
               "config": spec.config_for(dataset.info.modality, **settings)}
     return spec, dataset, kwargs
 
@@ -334,6 +344,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tensorboard", nargs="?", const="", default=None, metavar="LOGDIR",
                    help="also write TensorBoard logs (scalars, samples at epoch ends, latent "
                    "snapshots for the projector) to LOGDIR (default <out>/tensorboard)")
+    p.add_argument("--validation", default=None, metavar="SHARE",
+                   help="hold out this share of the data (say 0.1) and report val_* losses "
+                   "at each epoch end (with --resume, the run's own split)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("export", help="write a saved run in another format (TensorBoard)",

@@ -34,6 +34,27 @@ def seconds(name: str, value: Any) -> float:
     return float(value)
 
 
+def share(name: str, value: Any) -> float:
+    """``value`` as a share of the data strictly between 0 and 1, or a ValueError."""
+    import math
+    import numbers
+
+    if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+            or math.isnan(value) or not 0 < value < 1):
+        raise ValueError(f"Expected {name} to be a share of the data between 0 and 1, "
+                         f"exclusive (say 0.1). Received: {name}={value!r}")
+    return float(value)
+
+
+def share_from_text(flag: str, text: str) -> float:
+    """A command line's share (``--validation 0.1``), checked like :func:`share`."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = text
+    return share(flag, value)
+
+
 def data_fingerprint(dataset: Dataset) -> dict[str, Any]:
     """What identifies the data a run trains on: the SHA-256 of its items (and of its
     tokenizer), their count and shape; a resume on other data is refused."""

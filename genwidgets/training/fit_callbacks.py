@@ -170,7 +170,8 @@ class Controller(keras.callbacks.Callback):
         if self.offset and epoch == self._first_epoch:
             # a resumed epoch: Keras saw only its last batches; average all of its rows
             rows = [r for r in self.record.history if r["epoch"] == epoch + 1]
-            values = {k: sum(r.get(k, v) for r in rows) / len(rows) for k, v in values.items()}
+            values = {k: v if k.startswith("val_") else sum(r.get(k, v) for r in rows) / len(rows)
+                      for k, v in values.items()}
         row = {"epoch": epoch + 1, "step": self.dispatched, **values}
         self.record.add_epoch(row)
         if self.checkpoint_due(mid_epoch=False):

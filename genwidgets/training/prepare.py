@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from genwidgets.spec import Dataset, ModelSpec
-from genwidgets.training.checks import check_same_data, data_fingerprint, integer, seconds
+from genwidgets.training.checks import (check_same_data, data_fingerprint, integer, seconds,
+                                        share)
 from genwidgets.training.errors import ModelBuildError
 
 
@@ -41,7 +42,10 @@ class Prepared:
     config: Any
     changes: dict[str, Any]  # mutable settings given anew to a resume (checked)
     epochs: int
-    x: Any
+    x: Any  # the items trained on (whole batches; the held-out ones removed)
+    x_val: Any  # the held-out items (whole batches), or None
+    validation: dict | None  # the split config.json records, or None
+    prior_x: Any  # what a model's prior is fitted on at the end: every item trained on
     batch_size: int
     steps_per_epoch: int
     placement: Any
@@ -90,7 +94,8 @@ class Prepared:
             folder.write_config(self.spec, config, self.dataset, epochs=goal,
                                 batch_size=self.batch_size, data_options=self.data_options,
                                 seed=self.seed, distribution=self.distribution,
-                                precision=self.precision, data_fingerprint=self.fingerprint)
+                                precision=self.precision, data_fingerprint=self.fingerprint,
+                                **({"validation": self.validation} if self.validation else {}))
             folder.mark_written()
         finally:
             folder.lock.release()
@@ -101,7 +106,7 @@ def prepare(spec: ModelSpec | str, dataset: Dataset | str, config: Any = None, *
             model: Any = None, data_options: dict | None = None, distribution: str = "auto",
             precision: str = "float32", seed: int | None = None, resume: bool = False,
             overwrite: bool = False, checkpoint_every_s: float = 30.0,
-            checkpoint_mid_epoch_s: float = 600.0) -> Prepared:
+            checkpoint_mid_epoch_s: float = 600.0, validation: float | None = None) -> Prepared:
     """Check, load and build the parts of a run (the arguments are :class:`Run`'s)."""
     from genwidgets.plugins import get_registry
 
@@ -111,6 +116,8 @@ def prepare(spec: ModelSpec | str, dataset: Dataset | str, config: Any = None, *
     if seed is not None:
         seed = integer("seed", seed, 0, 2**32 - 1)
     checkpoint_every_s = seconds("checkpoint_every_s", checkpoint_every_s)
+    if validation is not None:  # told before any data is loaded
+        validation = share("validation", validation)
     checkpoint_mid_epoch_s = seconds("checkpoint_mid_epoch_s", checkpoint_mid_epoch_s)
     if resume and overwrite:
         raise ValueError("Expected resume=True or overwrite=True, not both. Received both.")
@@ -150,7 +157,14 @@ def prepare(spec: ModelSpec | str, dataset: Dataset | str, config: Any = None, *
         raise ValueError(
             f"Model {spec.name!r} takes {list(spec.modalities)} data. "
             f"Received: {dataset.info.modality} data {dataset.info.name!r}")
-    x, batch_size = full_batches(dataset.x, batch_size)
+    from genwidgets.training.validation import hold_out
+
+    prior_x, x_val, split = hold_out(dataset.x, validation, batch_size, seed=seed,
+                                     resume=resume,
+                                     folder=folder.path if folder is not None else None)
+    x, batch_size = full_batches(prior_x, batch_size)
+    if x_val is not None:
+        x_val = x_val[: len(x_val) - len(x_val) % batch_size]
     steps_per_epoch = len(x) // batch_size
     from genwidgets._backend import import_keras
 
@@ -182,7 +196,8 @@ def prepare(spec: ModelSpec | str, dataset: Dataset | str, config: Any = None, *
                                   zero_rate=not hasattr(model, "set_hyper"))
         config = replaced(config, changes)
     return Prepared(spec=spec, dataset=dataset, config=config, changes=changes,
-                    epochs=int(epochs), x=x, batch_size=batch_size,
+                    epochs=int(epochs), x=x, x_val=x_val, validation=split,
+                    prior_x=prior_x, batch_size=batch_size,
                     steps_per_epoch=steps_per_epoch, placement=placement, seed=seed,
                     model=model, folder=folder, checkpoint=checkpoint, rows=rows,
                     checkpoint_every_s=float(checkpoint_every_s),

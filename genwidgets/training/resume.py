@@ -19,7 +19,7 @@ from genwidgets.training.folder import RunFolderError
 
 # config.json's keys a resume reads, with the type each must have (None: may be missing)
 FIELDS = {"model": str, "data": str, "config": dict, "data_options": dict, "epochs": int,
-          "batch_size": int, "seed": int, "distribution": str, "precision": str}
+          "batch_size": int, "seed": int, "distribution": str, "precision": str, "validation": dict}
 REQUIRED = ("model", "data")
 
 

@@ -46,7 +46,8 @@ class Run:
                  model: Any = None, callbacks=(), data_options: dict | None = None,
                  distribution: str = "auto", precision: str = "float32",
                  seed: int | None = None, resume: bool = False, overwrite: bool = False,
-                 checkpoint_every_s: float = 30.0, checkpoint_mid_epoch_s: float = 600.0):
+                 checkpoint_every_s: float = 30.0, checkpoint_mid_epoch_s: float = 600.0,
+                 validation: float | None = None):
         """``out=`` a folder for the run's files and checkpoints: a new or empty one, unless
         ``resume=True`` picks up that folder's latest checkpoint (weights, optimizer, step,
         history; refused when it has none, or when its history or data do not match), or
@@ -56,15 +57,20 @@ class Run:
         Checkpoints are written at an epoch's end when ``checkpoint_every_s`` have passed
         since the last, within an epoch every ``checkpoint_mid_epoch_s``, and at stop and end.
         ``seed`` fixes the order of the items in every epoch (random when omitted).
+        ``validation=0.1`` holds out that share of the data (a split drawn from the seed and
+        kept in ``config.json``; a resume keeps it) and adds ``val_*`` loss parts to every
+        epoch row.
         """
         p = prepare(spec, dataset, config, epochs=epochs, batch_size=batch_size, out=out,
                     model=model, data_options=data_options, distribution=distribution,
                     precision=precision, seed=seed, resume=resume, overwrite=overwrite,
                     checkpoint_every_s=checkpoint_every_s,
-                    checkpoint_mid_epoch_s=checkpoint_mid_epoch_s)
+                    checkpoint_mid_epoch_s=checkpoint_mid_epoch_s, validation=validation)
         self.spec, self.dataset, self.config, self.model = p.spec, p.dataset, p.config, p.model
         self.epochs, self.x, self.batch_size = p.epochs, p.x, p.batch_size
         self.steps_per_epoch, self.seed = p.steps_per_epoch, p.seed
+        self.validation = p.validation  # the held-out split ({"share", "seed", ...}) or None
+        self.x_val = p.x_val
         self.placement = p.placement  # the devices and the dtypes
         self.devices: list[str] = p.placement.devices
         self.folder = p.folder
@@ -79,8 +85,8 @@ class Run:
             p.folder, record, identity_of(p.spec, p.seed, p.batch_size, p.steps_per_epoch),
             self._bus.emit, p.checkpoint_every_s, p.checkpoint_mid_epoch_s)
         self._worker = Worker(p.model, p.x, p.batch_size, p.steps_per_epoch, p.seed,
-                              p.placement, p.folder, p.dataset.x, self.extra_callbacks,
-                              self._steering, record, self._checkpointer)
+                              p.placement, p.folder, p.prior_x, self.extra_callbacks,
+                              self._steering, record, self._checkpointer, p.x_val)
         self._resume_goal: int | None = None  # a resume's own goal, for the first start
         self._deferred_write: Callable[[int, Any], None] | None = None
         if p.checkpoint is not None:

@@ -39,6 +39,7 @@ class Worker:
     steering: Steering
     record: Record
     checkpointer: Checkpointer
+    x_val: Any = None  # the held-out items (whole batches): ``val_*`` at each epoch end
     thread: threading.Thread | None = dataclasses.field(default=None, init=False)
 
     @property
@@ -122,9 +123,13 @@ class Worker:
             controller.offset = offset
             callbacks = RunCallbacks(controller, self.callbacks, model=self.model,
                                      epochs=last, steps=spe - offset)
+            held_out = {}
+            if self.x_val is not None:
+                held_out = {"validation_data": self.held_out_batches(),
+                            "validation_steps": len(self.x_val) // self.batch_size}
             self.model.fit(self.batches(epoch, offset), steps_per_epoch=spe - offset,
                            initial_epoch=epoch, epochs=last, shuffle=False, verbose=0,
-                           callbacks=callbacks)
+                           callbacks=callbacks, **held_out)
             if getattr(self.model, "stop_training", False):
                 return
             epoch, offset = last, 0
@@ -144,3 +149,13 @@ class Worker:
                     idx = idx[index * share:(index + 1) * share]
                 yield (x[idx],)
             epoch, offset = epoch + 1, 0
+
+    def held_out_batches(self):
+        """Endless ``(x_batch,)`` of the held-out items, always in the same order."""
+        x, size = self.x_val, self.batch_size
+        count, index = self.placement.process_count, self.placement.process_index
+        share = size // count
+        while True:
+            for b in range(len(x) // size):
+                batch = x[b * size:(b + 1) * size]
+                yield (batch[index * share:(index + 1) * share] if count > 1 else batch,)

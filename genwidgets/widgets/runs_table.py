@@ -17,7 +17,8 @@ import plotly.graph_objects as go
 from genwidgets.training.folder import LOSS_SKIP, RunRecord, find_runs
 
 MAX_POINTS = 2000  # per curve
-COLUMNS = ("", "run", "model", "data", "settings", "epochs", "steps", "saved", "final losses")
+COLUMNS = ("", "run", "model", "data", "settings", "epochs", "steps", "saved", "final losses",
+           "validation")
 
 
 def _defaults(model: str) -> dict:
@@ -130,10 +131,13 @@ class RunsTable(W.VBox):
             return [W.HTML(f"<code>{html.escape(record.name)}</code>"),
                     W.HTML(f"<span style='color:#c62828'>{html.escape(record.error)}</span>"),
                     *[W.HTML("") for _ in COLUMNS[3:]]]
-        losses = ", ".join(f"{k} {_fmt(v)}" for k, v in record.final.items())
+        losses = ", ".join(f"{k} {_fmt(v)}" for k, v in record.final.items()
+                           if not k.startswith("val_"))
+        held_out = ", ".join(f"{k} {_fmt(v)}" for k, v in record.final.items()
+                             if k.startswith("val_"))  # the last epoch's held-out losses
         values = [f"<code>{html.escape(record.name)}</code>", record.model, record.data,
                   settings_text(record), record.epochs, record.steps,
-                  "yes" if record.saved else "no", losses or "–"]
+                  "yes" if record.saved else "no", losses or "–", held_out or "–"]
         return [W.HTML(v if i == 0 else html.escape(str(v))) for i, v in enumerate(values)]
 
     def _rows_of(self, record: RunRecord) -> list[dict]:
@@ -148,6 +152,12 @@ class RunsTable(W.VBox):
             stride = max(1, -(-len(rows) // MAX_POINTS))
             self._curves[record.path] = rows[::stride]
         return self._curves[record.path]
+
+    def _val_rows_of(self, record: RunRecord) -> list[dict]:
+        try:
+            return [r for r in record.epoch_rows() if _number(r.get("step"))]
+        except (OSError, ValueError):
+            return []
 
     def _draw(self) -> None:
         chosen = self.selected
@@ -165,7 +175,8 @@ class RunsTable(W.VBox):
             self._render()
             chosen = self.selected
         parts = sorted({k for r in chosen for row in self._rows_of(r)[:1] for k in row
-                        if k not in LOSS_SKIP} | {self.metric.value})
+                        if k not in LOSS_SKIP} | {self.metric.value}
+                       | {k for r in chosen for k in r.final if k.startswith("val_")})
         metric = self.metric.value
         if list(self.metric.options) != parts:
             self._quiet = True  # new options reset the value; put it back without a redraw
@@ -176,11 +187,16 @@ class RunsTable(W.VBox):
                 self._quiet = False
         traces = []
         for record in chosen:
-            rows = [row for row in self._rows_of(record) if _number(row.get(metric))]
+            rows = self._rows_of(record)
+            if metric.startswith("val_"):  # held-out losses: one value an epoch
+                rows = self._val_rows_of(record)
+            rows = [row for row in rows if _number(row.get(metric))]
             if not rows:  # this run has no such loss part (an AE has no kl)
                 continue
             traces.append(go.Scatter(x=[row["step"] for row in rows],
-                                     y=[row[metric] for row in rows], mode="lines",
+                                     y=[row[metric] for row in rows],
+                                     mode="lines+markers" if metric.startswith("val_")
+                                     else "lines",
                                      name=f"{record.name} ({record.model})"))
         self.figure.data = []
         if traces:
