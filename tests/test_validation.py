@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -149,52 +148,3 @@ def test_the_cli_flag_trains_resumes_and_runs_table_lists_it(tmp_path, capsys):
     (trace,) = table.figure.data
     assert list(trace.x) == [r["step"] for r in history]
     assert list(trace.y) == [r["val_loss"] for r in history]
-
-
-@pytest.mark.browser
-def test_the_loss_plot_draws_the_validation_curve_in_a_browser(tmp_path):
-    """A real run's rows in ``LossPlot``; Chromium draws one val_loss marker an epoch."""
-    import functools
-    import http.server
-    import threading
-
-    import plotly.graph_objects as go
-
-    from genwidgets.widgets.loss_plot import LossPlot
-    from tests.browser.harness import CHROMIUM, artifacts_dir, free_port, launch_chromium
-
-    if not CHROMIUM.exists():
-        pytest.skip(f"needs Chromium at {CHROMIUM}")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    folder = tmp_path / "run"
-    trained(folder, epochs=6)
-    plot = LossPlot(rows(folder, "batches.jsonl"), rows(folder), title="ae on digits")
-    page_dir = tmp_path / "page"
-    page_dir.mkdir()
-    go.Figure(plot.figure).write_html(page_dir / "plot.html", include_plotlyjs=True)
-    port = free_port()
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=page_dir)
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        with sync_api.sync_playwright() as p:
-            context = launch_chromium(p, tmp_path / "profile")
-            page = context.new_page()
-            page.goto(f"http://127.0.0.1:{port}/plot.html")
-            drawn = page.wait_for_function("""() => {
-              const g = document.querySelector('.js-plotly-plot');
-              if (!g || !g.data) return false;
-              const i = g.data.findIndex((t) => t.name === 'val_loss');
-              if (i < 0) return false;
-              const layer = g.querySelectorAll('.scatterlayer .trace')[i];
-              const points = layer ? layer.querySelectorAll('.points path').length : 0;
-              return points ? { points, x: Array.from(g.data[i].x) } : false;
-            }""", polling=100, timeout=30_000).json_value()
-            shot = artifacts_dir(tmp_path) / "validation_loss_plot.png"
-            page.screenshot(path=str(shot))
-            context.close()
-    finally:
-        server.shutdown()
-    epochs = rows(folder)
-    assert drawn["points"] == len(epochs) == 6
-    assert drawn["x"] == [r["step"] for r in epochs]

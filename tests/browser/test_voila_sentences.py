@@ -164,10 +164,14 @@ def test_a_new_user_walks_between_two_sentences_in_the_app(studio_app, app_page,
     tab(page, "Data & Model")
     row(page, "data", "select").select_option("sentences")
     row(page, "model", "select").select_option("ae")
+    # as a person does: the form has shown the sentences' defaults before epochs is typed
+    wait_for(page, f"() => {{ const s = ({SETUP})(); return s.model === 'ae' && "
+             "s.data === 'sentences' && s.latent_noise === '0.1' && s; }")
     row(page, "epochs", "input").fill("1")
     row(page, "epochs", "input").press("Enter")
     setup = wait_for(page, f"() => {{ const s = ({SETUP})(); return s.model === 'ae' && "
-                     "s.data === 'sentences' && s.latent_noise === '0.1' && s; }")
+                     "s.data === 'sentences' && s.latent_noise === '0.1' && "
+                     "s.epochs === '1' && s; }")
     # the ae's text defaults (images: latent_dim 2, hidden 256, embed_dim 32, no noise)
     assert (setup["latent_dim"], setup["hidden"], setup["embed_dim"]) == ("128", "192", "128")
     assert setup["shown"] == ["gw-data-tokens"]  # the sentences take no path and no limit
