@@ -158,12 +158,20 @@ def data_options(spec, values: Mapping[str, Any] | None) -> dict[str, Any]:
 # setting (the form, ``genwidgets plugins``); ``modalities`` names the data the setting
 # applies to (missing: every modality the model takes). Both are optional.
 HELP, MODALITIES = "help", "modalities"
+# The help of settings that mean the same in every model, used when a field has none of
+# its own (a plugin's field may always say more).
+COMMON_HELP = {
+    "seed": "Seed of the weights' initialisation and of the noise.",
+    "latent_mixup": "Weight of the loss on points between two sentences, decoded towards "
+                    "both word by word (0 = off).",
+}
 
 
 def field_help(config_cls: type, name: str) -> str:
-    """The one-line help a Config field carries in its metadata (``""`` when none)."""
+    """The one-line help a Config field carries in its metadata, else the common help of
+    its name (:data:`COMMON_HELP`), else ``""``."""
     meta = _metadata(config_cls, name)
-    text = meta.get(HELP, "")
+    text = meta.get(HELP) or COMMON_HELP.get(name, "")
     return " ".join(str(text).split())  # one line, whatever the source's layout
 
 

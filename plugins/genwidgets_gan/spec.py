@@ -52,8 +52,7 @@ class GANSpec(ModelSpec):
         # one-sided: the discriminator's target for real images is 1 - this
         label_smoothing: float = field(default=0.0, metadata={
             "help": "One-sided: the discriminator's target for real images is 1 - this."})
-        seed: int = field(default=0, metadata={
-            "help": "Seed of the weights' initialisation and of the noise."})
+        seed: int = 0  # help: genwidgets.config.COMMON_HELP
 
         def validate(self) -> None:
             for name in ("latent_dim", "filters", "hidden"):

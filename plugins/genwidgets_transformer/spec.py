@@ -70,13 +70,10 @@ class TransformerSpec(ModelSpec):
             "modalities": TEXT})
         optimizer: Literal["adam", "adamw"] = field(default="adam", metadata={
             "help": "The optimizer: Adam, or AdamW (with weight decay)."})
-        latent_mixup: float = field(default=0.0, metadata={
-            "help": "Weight of the loss on points between two sentences, decoded towards "
-                    "both word by word (0 = off).", "modalities": TEXT})
+        latent_mixup: float = field(default=0.0, metadata={"modalities": TEXT})
         learning_rate: float = field(default=1e-3, metadata={
             "help": "The optimizer's step size; may change while training."})
-        seed: int = field(default=0, metadata={
-            "help": "Seed of the weights' initialisation and of the noise."})
+        seed: int = 0  # help: genwidgets.config.COMMON_HELP
 
         def validate(self) -> None:
             if not 0 <= self.latent_mixup < float("inf"):

@@ -76,13 +76,10 @@ class VAESpec(ModelSpec):
         free_bits: float = field(default=0.25, metadata={
             "help": "Nats per latent dimension below which the KL costs nothing (0 = off).",
             "modalities": TEXT})
-        latent_mixup: float = field(default=0.0, metadata={
-            "help": "Weight of the loss on points between two sentences, decoded towards "
-                    "both word by word (0 = off).", "modalities": TEXT})
+        latent_mixup: float = field(default=0.0, metadata={"modalities": TEXT})
         learning_rate: float = field(default=1e-3, metadata={
             "help": "Adam's step size; may change while training."})
-        seed: int = field(default=0, metadata={
-            "help": "Seed of the weights' initialisation and of the noise."})
+        seed: int = 0  # help: genwidgets.config.COMMON_HELP
 
         def validate(self) -> None:
             if not 0 <= self.latent_mixup < float("inf"):
