@@ -193,13 +193,10 @@ def cmd_train(args) -> int:
 def _attach_tensorboard(run, logdir) -> None:
     """`train --tensorboard [LOGDIR]`: latent snapshots (a model that encodes) and
     TensorBoard logs (default <out>/tensorboard) written as the run trains."""
-    from genwidgets.latent.snapshots import LatentSnapshots
-    from genwidgets.tensorboard import TensorBoardWriter, require_tensorboardx
+    from genwidgets.tensorboard import attach_tensorboard, require_tensorboardx
 
     require_tensorboardx()  # a missing package is told before any training
-    if "encode" in run.spec.capabilities:
-        LatentSnapshots.attach(run, max_points=1000)
-    writer = TensorBoardWriter.attach(run, logdir or None)
+    writer = attach_tensorboard(run, logdir or None)
     print(f"TensorBoard logs in {writer.logdir} (tensorboard --logdir {writer.logdir})",
           file=sys.stderr)
 

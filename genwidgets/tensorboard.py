@@ -45,6 +45,18 @@ def require_tensorboardx():
     return tensorboardX
 
 
+def attach_tensorboard(run, logdir: str | os.PathLike | None = None):
+    """TensorBoard logs for ``run`` as it trains (``Run(tensorboard=...)``, ``genwidgets
+    train --tensorboard``): latent snapshots for the projector (a model that encodes) and a
+    :class:`TensorBoardWriter` (logdir default ``<run folder>/tensorboard``)."""
+    from genwidgets.latent.snapshots import LatentSnapshots
+
+    if "encode" in run.spec.capabilities and not any(
+            isinstance(c, LatentSnapshots) for c in run.extra_callbacks):
+        LatentSnapshots.attach(run, max_points=1000)
+    return TensorBoardWriter.attach(run, logdir)
+
+
 def summary_writer(logdir: str | os.PathLike, purge_step: int | None = None):
     """A ``tensorboardX.SummaryWriter`` on ``logdir`` (``purge_step``: on reading, earlier
     files' events from that step on are dropped, as after a resume)."""

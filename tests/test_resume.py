@@ -288,8 +288,9 @@ def test_ctrl_c_then_resume_from_the_command_line(plugin_dir, tmp_path):
     env = {**os.environ, "PYTHONPATH": f"{plugin_dir}{os.pathsep}"
            f"{os.environ.get('PYTHONPATH', '')}"}
     out = tmp_path / "run"
+    # far more epochs than it can reach: the SIGINT always finds it training
     cmd = [sys.executable, "-m", "genwidgets.cli", "train", "--model", "counting", "--data",
-           "digits", "--data-opt", "limit=512", "--batch-size", "8", "--epochs", "400",
+           "digits", "--data-opt", "limit=512", "--batch-size", "8", "--epochs", "100000",
            "--quiet", "--out", str(out)]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)

@@ -147,3 +147,38 @@ def test_export_refuses_what_it_cannot_write(tmp_path, trained):
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "config.json cannot be read" in proc.stderr and "Expected a run folder" in proc.stderr
     assert not (tmp_path / "tensorboard").exists()
+
+
+def test_run_tensorboard_true_writes_the_logs_in_its_folder(tmp_path):
+    from genwidgets.training import Run
+    from genwidgets.training.headless import train_run
+
+    out = tmp_path / "run"
+    run = Run("ae", "digits", epochs=2, batch_size=32, out=out, tensorboard=True,
+              data_options={"limit": 128})
+    train_run(run, progress=False)
+    assert run.state == "finished"
+    acc = reader(out / "tensorboard")
+    epochs = rows(out / "history.jsonl")
+    assert [e.step for e in acc.Scalars("epoch/loss")] == [r["step"] for r in epochs]
+    np.testing.assert_allclose([e.value for e in acc.Scalars("epoch/loss")],
+                               np.float32([r["loss"] for r in epochs]), rtol=1e-5)
+    assert (out / "tensorboard" / "projector_config.pbtxt").exists()  # the AE encodes
+
+    elsewhere = tmp_path / "logs"
+    run = Run("ae", "digits", epochs=1, batch_size=32, tensorboard=elsewhere,
+              data_options={"limit": 64})
+    train_run(run, progress=False)
+    assert reader(elsewhere).Scalars("epoch/loss")
+
+
+@pytest.mark.parametrize("out, value, message", [
+    (None, True, "Expected out=..."), ("run", 3, "Expected tensorboard=True, False or a folder"),
+    ("run", "", "Expected tensorboard=True, False or a folder")])
+def test_run_refuses_a_tensorboard_it_cannot_write(tmp_path, out, value, message):
+    from genwidgets.training import Run
+
+    folder = tmp_path / out if out else None
+    with pytest.raises(ValueError, match=re.escape(message)):
+        Run("ae", "digits", epochs=1, out=folder, tensorboard=value, data_options={"limit": 64})
+    assert list(tmp_path.iterdir()) == []  # refused before anything was written

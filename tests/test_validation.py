@@ -3,7 +3,7 @@
 for each of its loss parts at each epoch end (history.jsonl), a resume keeps the very same
 split (another share is refused, the folder left byte-identical), bad shares are refused at
 the door (rc 2, one line on the command line), ``RunsTable`` lists and draws the held-out
-losses, and the loss plot draws them in a real browser."""
+losses (the loss plot draws them in a real browser: tests/browser/test_lab_train_panel.py)."""
 
 from __future__ import annotations
 

@@ -29,6 +29,10 @@ from pathlib import Path
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 8866
+# JupyterLab extensions the app's page does not load: pygments (no code is shown) and
+# Notebook 7's (its shared modules break Voila's page: "The getter for the shared module
+# is not a function", and the widgets never show).
+DENIED_EXTENSIONS = ("jupyterlab_pygments", "@jupyter-notebook/lab-extension")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -64,7 +68,6 @@ class AppSettings:
             "--VoilaConfiguration.preheat_kernel=True",
             f"--VoilaConfiguration.default_pool_size={int(self.pool_size)}",
             "--VoilaConfiguration.file_allowlist=^$",  # no file but the notebook
-            "--VoilaConfiguration.extension_denylist=jupyterlab_pygments",  # no code shown
             "--KernelManager.transport=ipc",  # local sockets, not TCP on 127.0.0.1
             f"--MappingKernelManager.cull_idle_timeout={int(self.cull_idle_s)}",
             f"--MappingKernelManager.cull_interval={int(self.cull_interval_s)}",
@@ -72,9 +75,9 @@ class AppSettings:
         ]
 
     def voila_config(self) -> dict:
-        """The settings that are dictionaries (typed: the command line would pass strings):
-        the XSRF check off (see above), only local Host headers, an access log without the
-        token, the login cookie ``SameSite=Strict``."""
+        """The settings that are dictionaries or lists (typed: the command line would pass
+        strings): the XSRF check off (see above), only local Host headers, an access log
+        without the token, the login cookie ``SameSite=Strict``, the extensions denied."""
         from genwidgets.app.tokens import log_request
 
         return {"Voila": {"tornado_settings": {
@@ -83,4 +86,5 @@ class AppSettings:
                     # (a page of another site reached through DNS rebinding is refused)
                     "allow_remote_access": False, "local_hostnames": ["localhost"],
                     "log_function": log_request}},  # the access log hides the token
-                "IdentityProvider": {"cookie_options": {"samesite": "Strict"}}}
+                "IdentityProvider": {"cookie_options": {"samesite": "Strict"}},
+                "VoilaConfiguration": {"extension_denylist": list(DENIED_EXTENSIONS)}}

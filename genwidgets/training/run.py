@@ -22,6 +22,7 @@ none holding a reference back to the run:
 from __future__ import annotations
 
 import functools
+import os
 import queue
 import threading
 from collections.abc import Callable
@@ -40,6 +41,18 @@ from genwidgets.training.worker import FITTING, Worker, epoch_order
 
 __all__ = ["FLUSH_S", "ModelBuildError", "Run", "RunError", "epoch_order", "full_batches"]
 
+def _check_tensorboard(tensorboard, out) -> None:
+    from genwidgets.tensorboard import require_tensorboardx
+
+    if not isinstance(tensorboard, (bool, str, os.PathLike)) or tensorboard == "":
+        raise ValueError(f"Expected tensorboard=True, False or a folder for the logs. "
+                         f"Received: tensorboard={tensorboard!r}")
+    if tensorboard is True and out is None:
+        raise ValueError("Expected out=... (the logs go to <out>/tensorboard) or "
+                         "tensorboard=<a folder>. Received: tensorboard=True, out=None")
+    require_tensorboardx()
+
+
 class Run:
     def __init__(self, spec: ModelSpec | str, dataset: Dataset | str, config: Any = None, *,
                  epochs: int = 10, batch_size: int = 64, out: str | Path | None = None,
@@ -47,7 +60,7 @@ class Run:
                  distribution: str = "auto", precision: str = "float32",
                  seed: int | None = None, resume: bool = False, overwrite: bool = False,
                  checkpoint_every_s: float = 30.0, checkpoint_mid_epoch_s: float = 600.0,
-                 validation: float | None = None):
+                 validation: float | None = None, tensorboard: bool | str | Path = False):
         """``out=`` a folder for the run's files and checkpoints: a new or empty one, unless
         ``resume=True`` picks up that folder's latest checkpoint (weights, optimizer, step,
         history; refused when it has none, or when its history or data do not match), or
@@ -60,7 +73,12 @@ class Run:
         ``validation=0.1`` holds out that share of the data (a split drawn from the seed and
         kept in ``config.json``; a resume keeps it) and adds ``val_*`` loss parts to every
         epoch row.
+        ``tensorboard=True`` also writes TensorBoard logs as it trains (scalars, samples at
+        epoch ends, latent snapshots for the projector) to ``<out>/tensorboard``; a path
+        writes them there instead.
         """
+        if tensorboard is not False:  # told before anything is written
+            _check_tensorboard(tensorboard, out)
         p = prepare(spec, dataset, config, epochs=epochs, batch_size=batch_size, out=out,
                     model=model, data_options=data_options, distribution=distribution,
                     precision=precision, seed=seed, resume=resume, overwrite=overwrite,
@@ -103,6 +121,10 @@ class Run:
         self._set_message(p)
         if p.changes:  # a resume given a new learning rate (or another mutable setting)
             self._steering.setting(p.changes, self.model)  # applied now: no worker yet
+        if tensorboard is not False:
+            from genwidgets.tensorboard import attach_tensorboard
+
+            attach_tensorboard(self, None if tensorboard is True else tensorboard)
 
     def _set_message(self, p) -> None:
         record, done = self._record, self._record.epochs_done

@@ -170,9 +170,13 @@ class LabServer:
         return json.loads(body) if body else None
 
     def delete_sessions(self) -> None:
-        """Shut down every kernel the pages started (kernels outlive a closed page)."""
+        """Shut down every kernel the pages started (kernels outlive a closed page), and
+        forget the saved workspace, so the next page does not reopen this test's tabs
+        (five restored notebooks start five kernels on two cores)."""
         for session in self.api("GET", "api/sessions"):
             self.api("DELETE", f"api/sessions/{session['id']}")
+        for saved in self.workspaces_dir.glob("*.jupyterlab-workspace"):
+            saved.unlink()
 
     def log_tail(self, lines: int = 60) -> str:
         try:
@@ -193,7 +197,21 @@ class LabServer:
         return path
 
     def notebook_url(self, name: str) -> str:
-        return f"{self.url}lab/tree/{name}?token={self.token}"
+        # ?reset: a fresh workspace, only this notebook open (no tabs of earlier tests)
+        return f"{self.url}lab/tree/{name}?reset&token={self.token}"
+
+
+class NotebookServer(LabServer):
+    """Jupyter Notebook 7 (the ``notebook`` package) on the same footing: its own root,
+    settings, workspaces and runtime, the app exposed to the page as ``window.jupyterapp``."""
+
+    def command(self) -> list[str]:
+        lab = super().command()
+        return [sys.executable, "-m", "notebook",
+                *(a.replace("--LabApp.", "--JupyterNotebookApp.") for a in lab[3:])]
+
+    def notebook_url(self, name: str) -> str:
+        return f"{self.url}notebooks/{name}?token={self.token}"
 
 
 # -- the browser ---------------------------------------------------------------

@@ -1,7 +1,8 @@
 """JupyterLab: the TrainPanel's buttons steer a live run and the loss trace follows in the DOM.
 
 Train -> the loss trace's point count grows; Pause -> the status says paused and the
-count stays put; Resume -> it grows again; Stop -> the status says stopped. Points are
+count stays put; Resume -> it grows again; Stop -> the status says stopped, and the held-out share's ``val_loss`` is drawn at
+each epoch's end. Points are
 counted on the Plotly graph div inside ``.gw-loss-plot`` (what the browser draws), and
 every button is a real click.
 """
@@ -18,7 +19,8 @@ CELLS = [
     "import genwidgets\n"
     "from genwidgets.training import Run\n"
     "from genwidgets.widgets import TrainPanel\n"
-    'run = Run("ae", "digits", {"latent_dim": 2}, epochs=10_000, batch_size=32)\n'
+    'run = Run("ae", "digits", {"latent_dim": 2}, epochs=10_000, batch_size=32,\n'
+    '          validation=0.1)\n'
     "TrainPanel(run)",
 ]
 STABLE_MS = 1500  # how long a paused plot must keep its point count
@@ -102,4 +104,11 @@ def test_train_pause_resume_stop_in_lab(lab, lab_page, artifacts):
     assert wait_for(lab_page, BUTTON_READY, arg="train")  # Train again is offered
     lab_page.wait_for_timeout(500)  # let Plotly finish drawing before the picture
     assert stopped["trace"]["xmax"] >= stopped["trace"]["last"]  # the axis shows the end
+    # validation=0.1: the held-out loss is drawn too, a point at each epoch's end
+    val = lab_page.evaluate("""() => {
+      const graph = document.querySelector('.gw-loss-plot .js-plotly-plot');
+      const trace = graph.data.find((t) => t.name === 'val_loss');
+      return trace ? Array.from(trace.x) : null;
+    }""")
+    assert val and len(val) >= 2 and val == sorted(val), val
     lab_page.screenshot(path=artifacts / "lab-train-panel-stopped.png")
