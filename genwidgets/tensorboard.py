@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -111,8 +112,24 @@ def _square_nchw(images: np.ndarray) -> np.ndarray:
     n, h, w, c = x.shape
     side = max(h, w)
     out = np.zeros((n, side, side, c), dtype="float32")
-    out[:, :h, :w] = np.clip(x, 0.0, 1.0)
+    out[:, :h, :w] = np.nan_to_num(np.clip(x, 0.0, 1.0))
     return out.transpose(0, 3, 1, 2)
+
+
+def _write_sprite(sprite: np.ndarray, path: Path) -> None:
+    """The sprite as tensorboardX lays it out (K = ceil(sqrt(N)) cells a row, row-major), in
+    a K x K square whose cells after the items are black: tensorboardX leaves the rows
+    under a short last row uninitialised (noise in the file, overflow warnings)."""
+    from PIL import Image
+
+    n, c, side, _ = sprite.shape
+    cols = int(np.ceil(np.sqrt(n)))
+    cells = np.zeros((cols * cols, side, side, 3), dtype="float32")
+    cells[:n] = np.repeat(sprite, 3, axis=1).transpose(0, 2, 3, 1) if c == 1 else \
+        sprite[:, :3].transpose(0, 2, 3, 1)
+    grid = cells.reshape(cols, cols, side, side, 3).transpose(0, 2, 1, 3, 4)
+    grid = grid.reshape(cols * side, cols * side, 3)
+    Image.fromarray(np.uint8(np.round(grid * 255))).save(path)
 
 
 def write_projector(writer, snapshot, *, x=None, labels=None, label_names=None,
@@ -138,8 +155,14 @@ def write_projector(writer, snapshot, *, x=None, labels=None, label_names=None,
     elif columns:
         header = list(columns)
         metadata = [list(row) for row in zip(*columns.values())]
-    writer.add_embedding(z, metadata=metadata, label_img=sprite, global_step=snapshot.epoch,
-                         tag="latents", metadata_header=header)
+    with warnings.catch_warnings():  # its sprite's uninitialised rows (rewritten below)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        writer.add_embedding(z, metadata=metadata, label_img=sprite,
+                             global_step=snapshot.epoch, tag="latents",
+                             metadata_header=header)
+    if sprite is not None:
+        folder = Path(writer.logdir) / f"{snapshot.epoch:05d}" / "latents"
+        _write_sprite(sprite, folder / "sprite.png")
 
 
 def _draw(model, n: int):

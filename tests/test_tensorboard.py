@@ -129,6 +129,9 @@ def test_projector_holds_the_latent_snapshots(trained, way):
                 r, c = divmod(n, per_row)
                 cell = sprite[r * 8:(r + 1) * 8, c * 8:(c + 1) * 8]
                 np.testing.assert_allclose(cell, data.x[i][..., 0], atol=1 / 255 + 1e-6)
+            assert sprite.shape[0] == per_row * 8  # a full square of cells,
+            after = sprite.reshape(per_row, 8, per_row, 8).transpose(0, 2, 1, 3)
+            assert not after.reshape(-1, 8, 8)[len(snap.idx):].any()  # black after the items
             assert f"{epoch:05d}/latents/sprite.png" in config
             assert "single_image_dim: 8" in config
         else:
