@@ -253,3 +253,41 @@ def test_a_checkpoint_records_the_plugin_and_its_version(tmp_path):
     state = load_latest(tmp_path / "r", run.spec, load=False).state
     assert (state["model"], state["plugin"], state["distribution"]) == ("ae", "ae", "genwidgets")
     assert state["version"] == version("genwidgets") and state["epoch"] == 1
+
+
+def test_whole_checkpoints_of_another_build_are_not_called_damaged(tmp_path):
+    """Checkpoints whose files check but whose model no longer loads (a plugin whose layers
+    changed, here a model.keras whose recorded width differs from its weights): the error
+    says they are whole and written by another model, not "damaged", and sets nothing aside."""
+    import hashlib
+    import json
+    import zipfile
+
+    run = Run("ae", digits(64), {"latent_dim": 2}, epochs=2, batch_size=16, out=tmp_path / "r")
+    run.start()
+    assert run.wait(60) and run.state == "finished", run.error
+    for folder in checkpoint_dirs(tmp_path / "r"):
+        path = folder / "model.keras"
+        with zipfile.ZipFile(path) as old:
+            files = {name: old.read(name) for name in old.namelist()}
+        config = json.loads(files["config.json"])
+        config["config"]["config"]["hidden"] = 64  # the weights were made with 256
+        files["config.json"] = json.dumps(config).encode()
+        with zipfile.ZipFile(path, "w") as new:
+            for name, data in files.items():
+                new.writestr(name, data)
+        state = json.loads((folder / "state.json").read_text())
+        data = path.read_bytes()
+        state["files"]["model.keras"] = {"size": len(data),
+                                         "sha256": hashlib.sha256(data).hexdigest()}
+        (folder / "state.json").write_text(json.dumps(state))
+    from genwidgets.training.checkpoint import CheckpointError
+
+    before = sorted(p.name for p in checkpoint_dirs(tmp_path / "r"))
+    with pytest.raises(CheckpointError) as refused:
+        Run("ae", digits(64), {"latent_dim": 2}, out=tmp_path / "r", batch_size=16,
+            resume=True)
+    message = str(refused.value)
+    assert "are whole (their files check) but were written by another model" in message
+    assert "They are not damaged" in message and "2 damaged" not in message
+    assert sorted(p.name for p in checkpoint_dirs(tmp_path / "r")) == before

@@ -72,12 +72,29 @@ def test_a_fixed_setting_with_resume_is_refused_and_the_folder_is_untouched(
     assert snapshot(folder) == before
 
 
+def test_an_edited_config_json_is_refused_and_the_folder_is_untouched(
+        trained, tmp_path, capsys):
+    folder = copy_of(trained, tmp_path)
+    path = folder / "config.json"
+    config = json.loads(path.read_text())
+    config["config"]["hidden"] = 128  # the checkpoint's model has 256
+    path.write_text(json.dumps(config))
+    before = snapshot(folder)
+    assert main(["train", "--resume", str(folder), "--epochs", "3"]) == 2
+    err = capsys.readouterr().err
+    assert "hidden=128 (its checkpoint's model has 256)" in err and "edited" in err
+    assert "Traceback" not in err
+    assert snapshot(folder) == before
+
+
 def test_a_mutable_setting_with_resume_is_applied(trained, tmp_path):
     folder = copy_of(trained, tmp_path)
     assert main(["train", "--resume", str(folder), "--epochs", "3",
                  "--set", "learning_rate=0.0001"]) == 0
     config = json.loads((folder / "config.json").read_text())
     assert config["config"]["learning_rate"] == pytest.approx(1e-4)
+    assert main(["train", "--resume", str(folder), "--epochs", "4"]) == 0  # and again
+    assert epochs_of(folder) == [1, 2, 3, 4]
 
 
 @pytest.mark.parametrize("extra, says", [
@@ -140,3 +157,13 @@ def test_run_set_refuses_a_value_the_model_would_reject(trained):
             run.set(**bad)
     run.set(learning_rate=1e-4)
     assert run.config.learning_rate == pytest.approx(1e-4)
+
+
+def test_a_utf16_text_file_is_told_to_convert_from_utf16(tmp_path, capsys):
+    path = tmp_path / "notes.txt"
+    path.write_bytes("the cat sat on the mat\nhow are you today\n".encode("utf-16"))
+    assert main(["train", "--model", "ae", "--data", "text", "--data-opt", f"path={path}",
+                 "--epochs", "1", "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert "UTF-16" in err and "iconv -f UTF-16 -t utf-8" in err and "latin1" not in err
+    assert "Traceback" not in err and not (tmp_path / "run").exists()

@@ -180,6 +180,9 @@ def prepare(spec: ModelSpec | str, dataset: Dataset | str, config: Any = None, *
     if resume:
         checkpoint = find_checkpoint(folder.path, spec, placement, batch_size, steps_per_epoch)
         check_same_data(folder.path, dataset, fingerprint)
+        from genwidgets.training.resume import check_same_config
+
+        check_same_config(folder.path, spec, config, checkpoint.model)
         rows = rows_to_resume(checkpoint, folder.path, steps_per_epoch)
     seed = initial_seed(seed, checkpoint, placement.process_count)
     with placement.scope():  # thread-local: entered again on the worker to fit

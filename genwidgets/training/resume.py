@@ -109,6 +109,33 @@ def resumed_config(spec, folder: Path, asked: Any, modality: str):
     return config, differ
 
 
+def check_same_config(folder: Path, spec, config, model) -> None:
+    """Refuse a resume whose ``config.json`` no longer says what the checkpoint's model was
+    built with (an edited file): the model would train on as before while the folder
+    claimed otherwise. Compared where the model's ``get_config()`` carries its settings
+    under ``"config"`` (the built-ins do); mutable settings may differ."""
+    from genwidgets.config import to_dict
+
+    try:
+        built = model.get_config().get("config")
+    except Exception:  # a third party's model without a config of its own
+        return
+    if not isinstance(built, Mapping):
+        return
+    now = json.loads(json.dumps(to_dict(config)))  # as JSON keeps them (lists, not tuples)
+    built = json.loads(json.dumps(built, default=str))
+    differ = {k: (now[k], v) for k, v in built.items()
+              if k in now and k not in spec.mutable and now[k] != v}
+    if differ:
+        listed = ", ".join(f"{k}={a!r} (its checkpoint's model has {b!r})"
+                           for k, (a, b) in differ.items())
+        raise RunFolderError(
+            f"{Path(folder) / 'config.json'} says {listed}: it was edited after the run "
+            f"was trained, and the checkpoint's model cannot change. Nothing was changed. "
+            f"Put the recorded values back, or start a new run with these settings in "
+            f"another folder.")
+
+
 def checked_changes(spec, config, values: Mapping[str, Any], *, zero_rate: bool = True,
                     when: str = "while training") -> dict[str, Any]:
     """``values`` for :meth:`Run.set`: mutable settings only, typed, and the Config they
