@@ -102,6 +102,15 @@ def test_hover_shows_the_item_and_a_click_decodes_it(images):
     assert (sel.x[0], sel.y[0]) == pytest.approx(tuple(m.xy[m.idx == index][0]))
 
 
+def test_the_decoder_is_compiled_before_the_first_click(image_run):
+    source = LatentSource.from_run(image_run)  # a source no other test has decoded with
+    m = LatentMap(source, max_items=300)
+    traces = source._decoder.traces  # compiled while the map was built
+    assert traces >= 1
+    click_item(m, int(m.idx[0]))
+    assert m.selected is not None and source._decoder.traces == traces  # none at the click
+
+
 def test_click_on_empty_space_decodes_the_inverse_projection(images):
     m = LatentMap(images, max_items=300)
     grid = m.figure.data[0]

@@ -123,6 +123,7 @@ class LatentMap(W.VBox):
             W.HBox([self.figure, self.panel], layout=W.Layout(align_items="flex-start")),
             self.timeline, self.health, self.info, *notes, self.error])
         self.add_class("gw-latent-map")
+        self._warm_decoder()
         self.follower = None  # a live run: new snapshots join the timeline as they come
         run = getattr(self.source, "run", None)
         if run is not None and self.snapshots is not None:
@@ -241,6 +242,16 @@ class LatentMap(W.VBox):
             if not self._depth and self._changed:
                 self._changed = False
                 resync(self.figure)
+
+    def _warm_decoder(self) -> None:
+        """Decode one point now, so the person's first click does not wait for the decoder
+        to compile (~200 ms on this CPU; a click after it takes ~4 ms). A model that
+        cannot decode says so on the click, not here."""
+        if len(self.z):
+            try:
+                self.source.decode_raw(self.z[:1])
+            except Exception:
+                pass
 
     # -- drawing --------------------------------------------------------------------
     def _encode(self) -> None:
