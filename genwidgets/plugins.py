@@ -339,25 +339,9 @@ def _row(kind, name, family, modalities, plugin: PluginRecord) -> dict[str, Any]
     }
 
 
-_STAGES = (("spec.build", "build()"), ("build()", "build()"), ("model.fit", "fit"),
-           ("'loss'", "fit"), ("finite", "fit"), ("reload", "reload"), ("encode", "encode"),
-           ("decode", "decode"), ("sample", "sample"))
-
-
 def _stage(exc: BaseException) -> str:
-    """Which part of the model check failed: from the check's own line, or the message."""
-    import linecache
-
-    from genwidgets import testing
-
-    line = ""
-    tb = exc.__traceback__
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename == testing.__file__:
-            line = linecache.getline(tb.tb_frame.f_code.co_filename, tb.tb_lineno)
-        tb = tb.tb_next
-    probe = str(exc).split(":")[0] if isinstance(exc, AssertionError) else line
-    return next((stage for key, stage in _STAGES if key in probe), "check")
+    """Which stage of ``genwidgets.testing.check_model`` failed (it marks its exceptions)."""
+    return getattr(exc, "check_stage", None) or "check"
 
 
 def _version(dist: str) -> str | None:

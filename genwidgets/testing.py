@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -96,42 +97,70 @@ def reload_in_fresh_process(spec: ModelSpec, path: Path, z: np.ndarray) -> np.nd
     return np.load(out_path)
 
 
+@contextmanager
+def stage(name: str):
+    """Mark an exception raised inside as one of ``check_model``'s stage ``name``
+    (``exc.check_stage``, and a note in its traceback); the registry reports that stage."""
+    try:
+        yield
+    except BaseException as exc:
+        if getattr(exc, "check_stage", None) is None:
+            try:
+                exc.check_stage = name
+            except AttributeError:  # an exception type that takes no attributes
+                pass
+            exc.add_note(f"(genwidgets.testing.check_model, stage {name})")
+        raise
+
+
 def check_model(spec: ModelSpec, modality: str, *, config: Any = None, n: int = 32,
                 batch_size: int = 16, reload: bool = True) -> dict[str, Any]:
-    """Run the contract on ``spec`` for ``modality``; return what was measured."""
+    """Run the contract on ``spec`` for ``modality``; return what was measured. An
+    exception raised carries the failing stage as ``check_stage``: ``"build()"``,
+    ``"fit"``, ``"encode"``, ``"decode"``, ``"sample"`` or ``"reload"``."""
     assert modality in spec.modalities, (
         f"{spec.name} does not claim {modality!r}; it claims {spec.modalities}")
     dataset = tiny_dataset(modality, n)
-    model = spec.build(config if config is not None else spec.config_for(modality), dataset.info)
-    assert getattr(model, "optimizer", None) is not None, "build() must return a compiled model"
-    history = model.fit(dataset.x[:batch_size], batch_size=batch_size, epochs=1, verbose=0)
-    logs = {k: float(v[-1]) for k, v in history.history.items()}
-    assert "loss" in logs, f"expected 'loss' in logs. Received: {sorted(logs)}"
-    for key, value in logs.items():
-        assert math.isfinite(value), f"expected a finite {key} after one step. Received: {value}"
+    with stage("build()"):
+        model = spec.build(config if config is not None else spec.config_for(modality),
+                           dataset.info)
+        assert getattr(model, "optimizer", None) is not None, (
+            "build() must return a compiled model")
+    with stage("fit"):
+        history = model.fit(dataset.x[:batch_size], batch_size=batch_size, epochs=1,
+                            verbose=0)
+        logs = {k: float(v[-1]) for k, v in history.history.items()}
+        assert "loss" in logs, f"expected 'loss' in logs. Received: {sorted(logs)}"
+        for key, value in logs.items():
+            assert math.isfinite(value), (
+                f"expected a finite {key} after one step. Received: {value}")
     report: dict[str, Any] = {"logs": logs}
     latent_dim = int(model.latent_dim)
     if "encode" in spec.capabilities:
-        z = np.asarray(model.encode(dataset.x[:5]))
-        assert z.shape == (5, latent_dim), (
-            f"encode: expected shape (5, {latent_dim}). Received: {z.shape}")
+        with stage("encode"):
+            z = np.asarray(model.encode(dataset.x[:5]))
+            assert z.shape == (5, latent_dim), (
+                f"encode: expected shape (5, {latent_dim}). Received: {z.shape}")
     z = np.random.default_rng(0).standard_normal((4, latent_dim)).astype("float32")
     if "decode" in spec.capabilities:
-        decoded = _check_output("decode", model.decode(z), 4, dataset)
+        with stage("decode"):
+            decoded = _check_output("decode", model.decode(z), 4, dataset)
     if "sample" in spec.capabilities:
-        _check_output("sample", model.sample(3, seed=1), 3, dataset)
-        a, b = model.sample(3, seed=7), model.sample(3, seed=7)
-        assert np.array_equal(np.asarray(a), np.asarray(b)), "sample: same seed, other output"
+        with stage("sample"):
+            _check_output("sample", model.sample(3, seed=1), 3, dataset)
+            a, b = model.sample(3, seed=7), model.sample(3, seed=7)
+            assert np.array_equal(np.asarray(a), np.asarray(b)), (
+                "sample: same seed, other output")
     if reload and "decode" in spec.capabilities:
-        with tempfile.TemporaryDirectory() as tmp:
+        with stage("reload"), tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "model.keras"
             model.save(path)
             again = reload_in_fresh_process(spec, path, z)
-        if modality == "text":
-            assert np.array_equal(again, decoded), "decode after reload: other tokens"
-        else:
-            err = float(np.abs(again - decoded).max())
-            assert err < 1e-4, f"decode after reload differs by {err}"
+            if modality == "text":
+                assert np.array_equal(again, decoded), "decode after reload: other tokens"
+            else:
+                err = float(np.abs(again - decoded).max())
+                assert err < 1e-4, f"decode after reload differs by {err}"
         report["reload"] = "same decode"
     report["summary"] = json.dumps({"model": spec.name, "modality": modality, **logs})
     return report

@@ -135,7 +135,7 @@ SURFACES = {"cli": _cli, "plugin_browser": _browser, "studio": _studio}
 
 @pytest.mark.parametrize("surface", SURFACES)
 @pytest.mark.parametrize("kind", KINDS)
-def test_each_broken_plugin_is_named_in_each_surface(kind, surface, make_dist, tmp_path,
+def test_each_broken_plugin_is_named_in_each_surface(kind, surface, make_dist, tmp_path,  # noqa: F811
                                                      monkeypatch, capsys):
     what = KINDS[kind]
     plugin = make_dist(what.body)
@@ -202,7 +202,7 @@ class _PartsSpec(ModelSpec):
 def test_a_nan_in_one_part_is_named_by_that_part(parts, bad, tmp_path):
     from genwidgets.training import Run
     from genwidgets.training.checkpoint import load_latest
-    from tests.test_run import digits
+    from tests.helpers import digits
 
     spec = _PartsSpec()
     run = Run(spec, digits(16), {"parts": parts, "bad": bad}, epochs=50, batch_size=8,

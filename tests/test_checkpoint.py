@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
@@ -21,7 +20,7 @@ import genwidgets  # noqa: F401  (sets the Keras backend before keras is importe
 from genwidgets.training import Run
 from genwidgets.training.checkpoint import (CheckpointError, checkpoint_dirs, load_latest,
                                             write_checkpoint)
-from tests.test_run import _ExplodingSpec, digits
+from tests.helpers import ExplodingSpec, digits
 
 
 class PlainSpec:
@@ -123,11 +122,11 @@ def test_checkpoints_load_in_safe_mode_so_a_lambda_is_refused(tmp_path):
 
 
 def test_nan_keeps_the_last_good_checkpoint(tmp_path):
-    run = Run(_ExplodingSpec(), digits(16), epochs=50, batch_size=8, out=tmp_path / "nan",
+    run = Run(ExplodingSpec(), digits(16), epochs=50, batch_size=8, out=tmp_path / "nan",
               checkpoint_every_s=0)  # two steps an epoch: NaN comes at step 4, epoch 2
     run.start()
     assert run.wait(60) and run.message == "stopped: nan in loss at step 4"
-    ckpt = load_latest(tmp_path / "nan", _ExplodingSpec(), load=False)
+    ckpt = load_latest(tmp_path / "nan", ExplodingSpec(), load=False)
     assert ckpt.step == 2  # epoch 1's; none was written at or after the NaN
     assert not (tmp_path / "nan" / "model.keras").exists()
 

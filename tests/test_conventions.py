@@ -131,3 +131,13 @@ def test_the_private_parts_used_are_there_in_the_installed_versions():
     figure = go.FigureWidget(data=[go.Scatter(x=[1], y=[2])])
     assert figure._data[0]["x"] == [1] and isinstance(figure._layout_obj._props, dict)
     assert "_widget_data" in figure._trait_values and "_widget_layout" in figure._trait_values
+
+
+def test_ruff_finds_no_unused_or_undefined_name():
+    """pyflakes' checks over the package, the plugins, the tests and the benchmarks (the
+    rules in pyproject.toml's [tool.ruff])."""
+    pytest.importorskip("ruff", reason="ruff is in the test extra")
+    done = subprocess.run([sys.executable, "-m", "ruff", "check", "--output-format", "concise",
+                           "genwidgets", "plugins", "tests", "benchmarks", "demos", "docs"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr

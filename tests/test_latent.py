@@ -7,7 +7,8 @@ import time
 import numpy as np
 import pytest
 
-from genwidgets import DataInfo, Dataset
+from genwidgets import Dataset
+from tests.helpers import digits
 from genwidgets.latent import (
     LatentSource,
     Projection,
@@ -30,16 +31,6 @@ TINY = {
 SENTENCES = ["a cat sat.", "the dog ran.", "a bird flew.", "fish swim.", "cows eat grass."]
 
 
-def digits(n=256) -> Dataset:
-    from sklearn.datasets import load_digits
-
-    bunch = load_digits()
-    x = (bunch.images[:n] / 16.0).astype("float32")[..., None]
-    info = DataInfo("digits", "image", (8, 8, 1), len(x),
-                    label_names=tuple(str(i) for i in range(10)))
-    return Dataset(x, info, y=bunch.target[:n])
-
-
 def build(name: str, dataset: Dataset, steps: int = 4, **config):
     spec = get_registry().model(name.removeprefix("text_"))
     model = spec.build(spec.config(**{**TINY[name], **config}), dataset.info)
@@ -59,7 +50,7 @@ def wait_for(predicate, timeout=60.0, what="condition"):
 
 @pytest.fixture(scope="module")
 def data():
-    return digits()
+    return digits(256, labels=True)
 
 
 @pytest.fixture(scope="module")

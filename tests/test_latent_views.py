@@ -21,7 +21,7 @@ from genwidgets.training import Run, train
 from genwidgets.widgets import InterpolationStrip, LatentMap, SampleGrid, SampleList, TextPath
 from genwidgets.widgets.render import image_grid_png
 from genwidgets.widgets.text_path import diff_html, word_edits
-from tests.test_run import wait_for
+from tests.helpers import wait_for
 
 PNG = b"\x89PNG\r\n\x1a\n"
 TEXT_DATA = {"seq_len": 40}

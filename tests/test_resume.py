@@ -13,14 +13,13 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 
 import numpy as np
 import pytest
 
 import genwidgets  # noqa: F401  (sets the Keras backend before keras is imported)
-from genwidgets import DataInfo, Dataset
+from tests.helpers import digits
 from genwidgets.training import Run
 from genwidgets.training.checkpoint import checkpoint_dirs, load_latest
 from genwidgets.training.folder import read_jsonl
@@ -123,14 +122,7 @@ def spec(plugin_dir):
         sys.path.remove(str(plugin_dir))
 
 
-def digits(n=256) -> Dataset:
-    from sklearn.datasets import load_digits
-
-    x = (load_digits().images[:n] / 16.0).astype("float32")[..., None]
-    return Dataset(x, DataInfo("digits", "image", (8, 8, 1), len(x)))
-
-
-DATA = digits()  # 256 items, batches of 16: 16 steps an epoch
+DATA = digits(256)  # 256 items, batches of 16: 16 steps an epoch
 
 
 def counted(model) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import threading
 import time
@@ -10,25 +9,9 @@ import time
 import numpy as np
 import pytest
 
-from genwidgets import DataInfo, Dataset, ModelSpec
 from genwidgets.training import Run, RunError
 from genwidgets.training.folder import read_jsonl
-
-
-def digits(n=512) -> Dataset:
-    from sklearn.datasets import load_digits
-
-    x = (load_digits().images[:n] / 16.0).astype("float32")[..., None]
-    return Dataset(x, DataInfo("digits", "image", (8, 8, 1), len(x)))
-
-
-def wait_for(predicate, timeout=60.0, what="condition"):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
+from tests.helpers import ExplodingSpec, digits, wait_for
 
 
 @pytest.fixture
@@ -124,42 +107,8 @@ def test_events_reach_a_subscriber_at_most_ten_a_second(tmp_path):
     assert len(progress) <= 10 * elapsed + 10  # flushes at most ~10/s plus state changes
 
 
-class _ExplodingSpec(ModelSpec):
-    """A model whose loss is log(w) while w shrinks: NaN at the fourth step."""
-
-    name = "exploding"
-    family = "test"
-
-    @dataclasses.dataclass(frozen=True, kw_only=True)
-    class Config:
-        learning_rate: float = 0.3
-        fail: bool = False
-
-    def build(self, config, data_info):
-        import keras
-
-        class Exploding(keras.Model):
-            def __init__(self):
-                super().__init__()
-                self.w = self.add_weight((), initializer="ones")
-                self.latent_dim = 1
-
-            def call(self, x):
-                return x
-
-            def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None,
-                             training=True):
-                if config.fail:
-                    raise RuntimeError("the model raised on purpose")
-                return keras.ops.log(self.w) + 0.0 * keras.ops.mean(y_pred)
-
-        model = Exploding()
-        model.compile(optimizer=keras.optimizers.SGD(config.learning_rate))
-        return model
-
-
 def test_nan_stops_visibly_naming_the_part_and_step(tmp_path):
-    r = Run(_ExplodingSpec(), digits(64), epochs=50, batch_size=8, out=tmp_path / "nan")
+    r = Run(ExplodingSpec(), digits(64), epochs=50, batch_size=8, out=tmp_path / "nan")
     r.start()
     assert r.wait(60)
     assert r.state == "stopped"
@@ -168,7 +117,7 @@ def test_nan_stops_visibly_naming_the_part_and_step(tmp_path):
 
 
 def test_a_raising_model_shows_its_error():
-    r = Run(_ExplodingSpec(), digits(64), {"fail": True}, epochs=1, batch_size=8)
+    r = Run(ExplodingSpec(), digits(64), {"fail": True}, epochs=1, batch_size=8)
     events = r.subscribe()
     r.start()
     assert r.wait(60)

@@ -24,7 +24,7 @@ from genwidgets.training import Run
 from genwidgets.training.checkpoint import checkpoint_dirs, write_checkpoint
 from genwidgets.training.folder import (DamagedFileError, FolderInUseError, FolderLockedError,
                                         RunFolderError, atomic_write_text, read_jsonl)
-from tests.test_run import digits, wait_for
+from tests.helpers import digits, wait_for
 
 CONFIG = {"latent_dim": 2}
 OPTIONS = {"limit": 64}  # the registry's digits, so that Run.from_folder loads them again

@@ -9,7 +9,7 @@ import pytest
 from genwidgets.training import train
 from genwidgets.training.folder import find_runs, read_run
 from genwidgets.widgets import RunsTable
-from tests.test_run import digits
+from tests.helpers import digits
 
 
 @pytest.fixture(scope="module")
@@ -140,8 +140,6 @@ def test_a_folder_without_permission_shows_its_row(runs, tmp_path):
     the `nobody` user once the modules are imported)."""
     import os
     import shutil
-    import subprocess
-    import sys
     import tempfile
     from pathlib import Path
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from genwidgets.widgets import Studio
 from genwidgets.widgets.studio import TABS
-from tests.test_run import wait_for
+from tests.helpers import wait_for
 
 
 def kinds(box) -> list[str]:

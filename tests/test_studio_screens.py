@@ -14,7 +14,7 @@ from genwidgets.widgets import Studio
 from genwidgets.widgets.config_form import ConfigForm
 from genwidgets.widgets.studio import TABS, default_epochs
 from genwidgets.widgets.train_panel import status_html, step_rate
-from tests.test_run import wait_for
+from tests.helpers import wait_for
 
 TINY_VAE = {"latent_dim": 2, "hidden": 16, "depth": 1}
 TINY_GAN = {"latent_dim": 4, "architecture": "dense", "hidden": 16}

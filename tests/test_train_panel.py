@@ -9,7 +9,7 @@ import pytest
 from genwidgets.training import Run
 from genwidgets.widgets.loss_plot import LossPlot
 from genwidgets.widgets.train_panel import TrainPanel
-from tests.test_run import _ExplodingSpec, digits, wait_for
+from tests.helpers import ExplodingSpec, digits, wait_for
 
 
 @pytest.fixture
@@ -65,7 +65,7 @@ def test_learning_rate_slider_reaches_the_optimizer(panel):
 
 
 def test_a_failing_model_shows_its_traceback_in_the_panel():
-    run = Run(_ExplodingSpec(), digits(64), {"fail": True}, epochs=1, batch_size=8)
+    run = Run(ExplodingSpec(), digits(64), {"fail": True}, epochs=1, batch_size=8)
     p = TrainPanel(run)
     p.buttons["train"].click()
     wait_for(lambda: "the model raised on purpose" in p.error.value, what="error shown")

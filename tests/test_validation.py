@@ -17,7 +17,7 @@ import pytest
 from genwidgets.cli import main
 from genwidgets.training import Run
 from genwidgets.training.folder import RunFolderError
-from tests.test_run import digits
+from tests.helpers import digits
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from genwidgets.spec import EOS, PAD
+from genwidgets.decoding import greedy_tokens, sigmoid, tanh_to_unit
 
 BUCKETS = (16, 64, 256)  # batch sizes a compiled net is called with
 PROBE = 4  # latents / items used to check a compiled net against the model's method
@@ -107,22 +107,8 @@ class CompiledNet:
         return self.post(out) if self.post is not None else out
 
 
-# -- what a decoder's raw output becomes (each plugin's decode does one of these) ------
-def sigmoid(logits: np.ndarray) -> np.ndarray:
-    """Bernoulli logits -> pixel probabilities in [0, 1]."""
-    return (1.0 / (1.0 + np.exp(-logits))).astype("float32")
-
-
-def tanh_to_unit(images: np.ndarray) -> np.ndarray:
-    """Images in [-1, 1] (a tanh generator) -> [0, 1]."""
-    return np.clip((images + 1.0) / 2.0, 0.0, 1.0).astype("float32")
-
-
-def greedy_tokens(logits: np.ndarray) -> np.ndarray:
-    """Per-position logits (n, L, V) -> the likeliest ids, PAD after the first EOS."""
-    ids = logits.argmax(-1).astype("int32")
-    ids[np.cumsum(ids == EOS, axis=1) - (ids == EOS) > 0] = PAD
-    return ids
+# -- what a decoder's raw output becomes (each plugin's decode does one of these):
+# genwidgets.decoding's sigmoid, tanh_to_unit and greedy_tokens
 
 
 IMAGE_OUTPUTS = (sigmoid, tanh_to_unit)

@@ -42,7 +42,7 @@ class FolderInUseError(RunFolderError):
         if survey.foreign:
             parts.append(f"{survey.foreign_text()} that genwidgets did not write")
         what = f"{where}: {path} already holds " + " and ".join(parts) + ". Expected an " \
-            f"empty or new folder."
+            "empty or new folder."
         todo = []
         if survey.run:
             todo.append(f"to go on with that run, use `genwidgets train --resume {path}`"

@@ -26,9 +26,9 @@ REQUIRED = ("model", "data")
 def read_run_config(folder: str | Path) -> dict[str, Any]:
     """``folder``'s ``config.json``, its keys checked (a RunFolderError says which is wrong)."""
     path = Path(folder) / "config.json"
-    hint = (f"Expected the config.json that `genwidgets train --out` or Run(out=...) wrote. "
-            f"Nothing was changed. Restore it from a backup, or start a new run in another "
-            f"folder.")
+    hint = ("Expected the config.json that `genwidgets train --out` or Run(out=...) wrote. "
+            "Nothing was changed. Restore it from a backup, or start a new run in another "
+            "folder.")
     if not path.is_file():
         what = "is missing" if not path.exists() else "is not a regular file"
         raise RunFolderError(f"{path} {what}. {hint}")

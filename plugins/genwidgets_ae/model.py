@@ -8,6 +8,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from genwidgets.decoding import batched, sigmoid
 from genwidgets.fast_conv import FastConv2DTranspose
 from genwidgets.spec import DataInfo
 from genwidgets_ae.spec import AESpec
@@ -119,7 +120,7 @@ class AutoEncoder(keras.Model):
 
     # -- the protocol the widgets use (NumPy in, NumPy out) ------------------
     def encode(self, x, batch_size: int = 256) -> np.ndarray:
-        return _batched(self.encoder, np.asarray(x), batch_size)
+        return batched(self.encoder.predict_on_batch, x, batch_size)
 
     def decode(self, z, batch_size: int = 256) -> np.ndarray:
         z = np.asarray(z, dtype="float32")
@@ -128,12 +129,12 @@ class AutoEncoder(keras.Model):
                 f"Expected latent vectors of shape (n, {self.latent_dim}). "
                 f"Received: z.shape={z.shape}"
             )
-        logits = _batched(self.decoder, z, batch_size)
+        logits = batched(self.decoder.predict_on_batch, z, batch_size)
         if self.modality == "text":
             from genwidgets.text_nets import ids_from_logits
 
             return ids_from_logits(logits)
-        return (1.0 / (1.0 + np.exp(-logits))).astype("float32")
+        return sigmoid(logits)
 
     def sample(self, n: int, seed: int = 0, temperature: float = 1.0) -> np.ndarray:
         rng = np.random.default_rng(seed)
@@ -143,7 +144,7 @@ class AutoEncoder(keras.Model):
             return self.decode(z)
         from genwidgets.text_nets import ids_from_logits
 
-        return ids_from_logits(_batched(self.decoder, z.astype("float32"), 256),
+        return ids_from_logits(batched(self.decoder.predict_on_batch, z.astype("float32"), 256),
                                temperature, rng)
 
     def fit_prior(self, x, batch_size: int = 256) -> None:
@@ -160,22 +161,6 @@ class AutoEncoder(keras.Model):
             "config": dataclasses.asdict(self.ae_config),
             "data_info": self.data_info.to_dict(),
         }
-
-
-def _batched(net, x: np.ndarray, batch_size: int) -> np.ndarray:
-    """Run ``net`` in fixed-size batches (padding the last) so the step compiles once."""
-    n = len(x)
-    if n == 0:
-        raise ValueError("Expected at least one item. Received: an empty array")
-    size = min(batch_size, n)
-    out = []
-    for start in range(0, n, size):
-        chunk = x[start:start + size]
-        pad = size - len(chunk)
-        if pad:
-            chunk = np.concatenate([chunk, np.repeat(chunk[-1:], pad, axis=0)])
-        out.append(ops.convert_to_numpy(net.predict_on_batch(chunk))[: size - pad])
-    return np.concatenate(out)
 
 
 def build_autoencoder(config, data_info: DataInfo) -> AutoEncoder:

@@ -9,6 +9,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from genwidgets.decoding import batched, tanh_to_unit
 from genwidgets.spec import DataInfo
 from genwidgets_gan.nets import make_networks
 from genwidgets_gan.spec import GANSpec
@@ -209,8 +210,8 @@ class GAN(keras.Model):
                 f"Expected latent vectors of shape (n, {self.latent_dim}). "
                 f"Received: z.shape={z.shape}"
             )
-        images = _batched(self.generator, z, batch_size)
-        return np.clip((images + 1.0) / 2.0, 0.0, 1.0).astype("float32")
+        images = batched(self.generator.predict_on_batch, z, batch_size)
+        return tanh_to_unit(images)
 
     def sample(self, n: int, seed: int = 0, temperature: float = 1.0) -> np.ndarray:
         """Decode ``n`` draws of z ~ N(0, I); ``temperature`` does not apply to images."""
@@ -258,22 +259,6 @@ class _Positions:
 
 def _bce(targets, logits):
     return ops.mean(ops.binary_crossentropy(targets, logits, from_logits=True))
-
-
-def _batched(net, x: np.ndarray, batch_size: int) -> np.ndarray:
-    """Run ``net`` in fixed-size batches (padding the last) so it compiles once."""
-    n = len(x)
-    if n == 0:
-        raise ValueError("Expected at least one latent vector. Received: an empty array")
-    size = min(batch_size, n)
-    out = []
-    for start in range(0, n, size):
-        chunk = x[start:start + size]
-        pad = size - len(chunk)
-        if pad:
-            chunk = np.concatenate([chunk, np.repeat(chunk[-1:], pad, axis=0)])
-        out.append(ops.convert_to_numpy(net.predict_on_batch(chunk))[: size - pad])
-    return np.concatenate(out)
 
 
 def build_gan(config, data_info: DataInfo) -> GAN:

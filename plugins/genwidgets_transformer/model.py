@@ -8,6 +8,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from genwidgets.decoding import batched, sigmoid
 from genwidgets.spec import BOS, EOS, PAD, UNK, DataInfo
 from genwidgets_transformer.nets import image_nets, parallel_text_nets, text_nets
 from genwidgets_transformer.spec import TransformerSpec
@@ -158,11 +159,11 @@ class TransformerVAE(keras.Model):
 
     # -- the protocol the widgets use (NumPy in, NumPy out) -----------------------------
     def encode(self, x, batch_size: int = 64) -> np.ndarray:
-        return _batched(lambda b: self.encoder.predict_on_batch(b)[0], np.asarray(x), batch_size)
+        return batched(lambda b: self.encoder.predict_on_batch(b)[0], np.asarray(x), batch_size)
 
     def posterior(self, x, batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
         """``(mean, log_var)`` of q(z|x) for each item, each (n, latent_dim)."""
-        both = _batched(lambda b: np.concatenate(
+        both = batched(lambda b: np.concatenate(
             [np.asarray(a, dtype="float32") for a in self.encoder.predict_on_batch(b)], axis=-1),
             np.asarray(x), batch_size)
         return both[:, :self.latent_dim], both[:, self.latent_dim:]
@@ -172,11 +173,11 @@ class TransformerVAE(keras.Model):
         if self.parallel:
             from genwidgets.text_nets import ids_from_logits
 
-            return ids_from_logits(_batched(self.decoder.predict_on_batch, z, batch_size))
+            return ids_from_logits(batched(self.decoder.predict_on_batch, z, batch_size))
         if self.modality == "text":
             return self._generate(z, 0.0, batch_size)
-        logits = _batched(self.decoder.predict_on_batch, z, batch_size)
-        return (1.0 / (1.0 + np.exp(-logits))).astype("float32")
+        logits = batched(self.decoder.predict_on_batch, z, batch_size)
+        return sigmoid(logits)
 
     def sample(self, n: int, seed: int = 0, temperature: float = 1.0) -> np.ndarray:
         z = ops.convert_to_numpy(
@@ -186,7 +187,7 @@ class TransformerVAE(keras.Model):
         if self.parallel:
             from genwidgets.text_nets import ids_from_logits
 
-            logits = _batched(self.decoder.predict_on_batch, z, 32)
+            logits = batched(self.decoder.predict_on_batch, z, 32)
             return ids_from_logits(logits, float(temperature), np.random.default_rng(seed))
         self.sampler.seed_generator.state.assign(np.array([seed, 1], dtype="uint32"))
         return self._generate(z, float(temperature))
@@ -209,7 +210,7 @@ class TransformerVAE(keras.Model):
             flat = bce.reshape(len(chunk), -1)
             return np.stack([flat.sum(1), kl, np.full(len(chunk), flat.shape[1])], 1)
 
-        out = _batched(run, x, batch_size)
+        out = batched(run, x, batch_size)
         return {"reconstruction": out[:, 0], "kl": out[:, 1], "count": out[:, 2]}
 
     def _generate(self, z, temperature: float, batch_size: int = 32) -> np.ndarray:
@@ -217,7 +218,7 @@ class TransformerVAE(keras.Model):
             t = np.full((len(chunk), 1), temperature, dtype="float32")
             return self.sampler.predict_on_batch([chunk, t])
 
-        return _batched(run, z, batch_size).astype("int32")
+        return batched(run, z, batch_size).astype("int32")
 
     def _check_latents(self, z) -> np.ndarray:
         z = np.asarray(z, dtype="float32")
@@ -230,21 +231,6 @@ class TransformerVAE(keras.Model):
     def get_config(self):
         return {**super().get_config(), "config": dataclasses.asdict(self.tf_config),
                 "data_info": self.data_info.to_dict()}
-
-
-def _batched(fn, x: np.ndarray, size: int) -> np.ndarray:
-    """Apply ``fn`` in batches of exactly ``size`` (padding the last) so it compiles once."""
-    n = len(x)
-    if n == 0:
-        raise ValueError("Expected at least one item. Received: an empty array")
-    out = []
-    for start in range(0, n, size):
-        chunk = x[start:start + size]
-        pad = size - len(chunk)
-        if pad:
-            chunk = np.concatenate([chunk, np.repeat(chunk[-1:], pad, axis=0)])
-        out.append(np.asarray(ops.convert_to_numpy(fn(chunk)))[: size - pad])
-    return np.concatenate(out)
 
 
 def build_transformer(config, data_info: DataInfo) -> TransformerVAE:

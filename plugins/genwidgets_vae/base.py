@@ -8,6 +8,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from genwidgets.decoding import batched
 from genwidgets.spec import DataInfo
 from genwidgets_vae.spec import HYPER_SETTINGS, VAESpec, check_hyper
 
@@ -122,29 +123,6 @@ class VAEBase(keras.Model):
             "config": dataclasses.asdict(self.vae_config),
             "data_info": self.data_info.to_dict(),
         }
-
-
-def batched(fn, x, batch_size: int) -> np.ndarray:
-    """Apply ``fn`` in fixed-size batches so it compiles for few shapes.
-
-    ``x`` is an array or a tuple of arrays of the same length (``fn`` gets the same
-    structure). Batches are ``batch_size`` items, or the next power of two above ``n`` when
-    fewer; the last is padded by repeating its final item.
-    """
-    arrays = tuple(np.asarray(a) for a in x) if isinstance(x, tuple) else (np.asarray(x),)
-    n = len(arrays[0])
-    if n == 0:
-        raise ValueError("Expected at least one item. Received: an empty array")
-    size = min(batch_size, 1 << (n - 1).bit_length())
-    out = []
-    for start in range(0, n, size):
-        chunks = [a[start:start + size] for a in arrays]
-        pad = size - len(chunks[0])
-        if pad:
-            chunks = [np.concatenate([c, np.repeat(c[-1:], pad, axis=0)]) for c in chunks]
-        result = fn(tuple(chunks) if isinstance(x, tuple) else chunks[0])
-        out.append(ops.convert_to_numpy(result)[: size - pad])
-    return np.concatenate(out)
 
 
 def build_vae(config, data_info: DataInfo) -> VAEBase:

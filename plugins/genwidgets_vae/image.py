@@ -7,8 +7,9 @@ import numpy as np
 from keras import layers, ops
 
 from genwidgets.fast_conv import FastConv2DTranspose
+from genwidgets.decoding import batched, sigmoid
 from genwidgets.spec import DataInfo
-from genwidgets_vae.base import VAEBase, batched
+from genwidgets_vae.base import VAEBase
 
 
 def use_conv(config, info: DataInfo) -> bool:
@@ -89,7 +90,7 @@ class ImageVAE(VAEBase):
     def decode(self, z, batch_size: int = 256) -> np.ndarray:
         """Pixel probabilities (the Bernoulli means) for latent vectors ``z``."""
         logits = batched(self.decoder.predict_on_batch, self.check_latents(z), batch_size)
-        return (1.0 / (1.0 + np.exp(-logits))).astype("float32")
+        return sigmoid(logits)
 
     def sample(self, n: int, seed: int = 0, temperature: float = 1.0) -> np.ndarray:
         """Decode ``n`` draws from the prior N(0, I) (``temperature`` is for text only)."""

@@ -14,8 +14,9 @@ import keras
 import numpy as np
 from keras import ops
 
+from genwidgets.decoding import batched
 from genwidgets.spec import UNK
-from genwidgets_vae.base import VAEBase, batched
+from genwidgets_vae.base import VAEBase
 
 
 def text_nets(config, seq_len: int, vocab_size: int):

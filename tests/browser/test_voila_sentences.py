@@ -215,7 +215,7 @@ def test_a_new_user_walks_between_two_sentences_in_the_app(studio_app, app_page,
     first = pick(page, a, None)  # A, then the mode moves on to "set B"
     wait_for(page, f"() => {{ const m = ({MAP})(); return m.path === 1 && m.mode === 'set B'; }}",
              timeout=30)
-    second = pick(page, b, first)
+    pick(page, b, first)  # then B: the path is drawn
     shown = wait_for(page, PATH, arg=STEPS, timeout=30)
     wait_for(page, f"(n) => ({MAP})().path === n", arg=STEPS)  # the path drawn on the map
 
