@@ -37,7 +37,7 @@ def main() -> None:
         parser.error(f"expected --repeats >= 1. Received: {args.repeats}")
     import jax
 
-    from genwidgets.plugins import get_registry
+    from genwidgets.registry import get_registry
     from genwidgets.spec import DataInfo
 
     load_start = os.getloadavg()[0]

@@ -55,7 +55,7 @@ def main() -> None:
     from genwidgets.data import load_mnist
     from genwidgets.latent import LatentSource, path
     from genwidgets.latent.compiled import sigmoid
-    from genwidgets.plugins import get_registry
+    from genwidgets.registry import get_registry
 
     data = load_mnist(path=MNIST, split="test")
     spec = get_registry().model("vae")

@@ -132,7 +132,7 @@ def paths(model_name: str, model, tokenizer, pairs, seq_len: int) -> list[list[s
 
 
 def run_transformer(args, x_train, x_val, info, tokenizer, pairs) -> dict:
-    from genwidgets.plugins import get_registry
+    from genwidgets.registry import get_registry
 
     spec = get_registry().model("transformer")
     config = spec.config(**args.transformer)
@@ -158,7 +158,7 @@ def run_transformer(args, x_train, x_val, info, tokenizer, pairs) -> dict:
 
 
 def run_vae(args, x_train, x_val, info, tokenizer, pairs) -> dict:
-    from genwidgets.plugins import get_registry
+    from genwidgets.registry import get_registry
 
     try:
         spec = get_registry().model("vae")

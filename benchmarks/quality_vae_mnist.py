@@ -132,7 +132,7 @@ def train_vae(x: np.ndarray, info, seconds: float, max_epochs: int, baseline, ev
     """Train the plugin's VAE for at most ``seconds`` (whole epochs, the compile counted);
     every ``every`` epochs one baseline epoch runs beside it, under the same load, its time
     left out of the budget. Returns the model, its config, train_s and both epoch times."""
-    from genwidgets.plugins import get_registry
+    from genwidgets.registry import get_registry
 
     spec = get_registry().model("vae")
     steps_per_epoch = len(x) // BATCH

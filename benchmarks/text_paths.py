@@ -64,7 +64,7 @@ def training_data(args, split: tp.ProtocolSentences):
     ``--vocab-size`` when given) if it is registered, else the same split built here with
     the character tokenizer (a fallback until that dataset ships).
     """
-    from genwidgets.plugins import get_registry
+    from genwidgets.registry import get_registry
 
     registry = get_registry()
     options = {"split": "train"}
@@ -325,7 +325,7 @@ def main(argv=None) -> int:
     if args.seconds is None:
         args.seconds = QUICK_SECONDS if args.quick else 600.0
     from genwidgets.config import parse_assignments
-    from genwidgets.plugins import get_registry
+    from genwidgets.registry import get_registry
 
     names = list(dict.fromkeys(args.model or MODELS))
     registry = get_registry()

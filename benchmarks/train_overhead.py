@@ -23,7 +23,7 @@ import json, time, tempfile, pathlib
 import genwidgets
 from IPython.display import display
 from genwidgets.data import load_dataset
-from genwidgets.plugins import get_registry
+from genwidgets.registry import get_registry
 from genwidgets.training import Run
 from genwidgets.widgets.train_panel import TrainPanel
 from genwidgets.training.folder import read_jsonl

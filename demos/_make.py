@@ -115,7 +115,7 @@ Both models read characters. The data are lines from Python's own help pages
 (offline); `Run("vae", "text", data_options={"path": "my.txt"})` takes your own file."""),
     ("code", SETUP),
     ("code", """\
-from genwidgets.plugins import get_registry
+from genwidgets.registry import get_registry
 
 data_options = {"mode": "line", "seq_len": 40 if SMALL else 64, "limit": 200 if SMALL else None}
 corpus = get_registry().dataset("python_docs").load(**data_options)
@@ -361,7 +361,7 @@ The registry is built once per process; `refresh=True` discovers the entry point
 again. The plugin browser lists every plugin, model and dataset, and any plugin that
 failed to load, with its error."""),
     ("code", """\
-from genwidgets.plugins import get_registry
+from genwidgets.registry import get_registry
 from genwidgets.widgets import PluginBrowser
 
 registry = get_registry(refresh=True)

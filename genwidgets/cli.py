@@ -34,7 +34,7 @@ def _table(rows: list[dict], columns: Sequence[str]) -> str:
 
 
 def cmd_plugins(args) -> int:
-    from genwidgets.plugins import get_registry
+    from genwidgets.registry import get_registry
 
     if args.reload and args.check is None:
         raise ValueError("Expected --reload with --check (it reloads each checked model in a "
@@ -155,7 +155,7 @@ def _new(args, registry):
 
 
 def cmd_train(args) -> int:
-    from genwidgets.plugins import get_registry
+    from genwidgets.registry import get_registry
     from genwidgets.training import Run
     from genwidgets.training.headless import train_run
 
@@ -372,7 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
 def user_errors() -> tuple[type[BaseException], ...]:
     """The exceptions that mean the input is wrong (exit 2 with their message), not a bug."""
     from genwidgets.config import ConfigError
-    from genwidgets.plugins import PluginError, UnknownNameError
+    from genwidgets.registry import PluginError, UnknownNameError
     from genwidgets.training.checkpoint import CheckpointError
     from genwidgets.training.run import RunError
 

@@ -70,7 +70,7 @@ def _devices() -> list[str]:
 def diagnose() -> dict:
     versions = {"python": platform.python_version(), **{p: _version(p) for p in PACKAGES}}
     problems = known_problems(versions)
-    from genwidgets.plugins import get_registry
+    from genwidgets.registry import get_registry
 
     failures = get_registry().failures
     problems += [f"plugin {f.plugin!r} failed: {f.error}" for f in failures]

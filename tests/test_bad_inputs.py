@@ -14,7 +14,7 @@ from genwidgets.config import ConfigError, parse_assignments
 from genwidgets.data import from_arrays, load_mnist, load_text
 from genwidgets.data.text import CharTokenizer
 from genwidgets.data.validate import DataError
-from genwidgets.plugins import UnknownNameError, get_registry
+from genwidgets.registry import UnknownNameError, get_registry
 from genwidgets.training import Run
 
 X = np.random.default_rng(0).random((64, 8, 8, 1)).astype("float32")

@@ -65,13 +65,13 @@ KINDS = {
 
 def _cli(kind: Kind, plugin: str, tmp_path, monkeypatch, capsys) -> str:
     """``genwidgets plugins`` (``--check MODEL ae`` when only a check finds the fault)."""
-    import genwidgets.plugins
+    import genwidgets.registry
     from genwidgets.cli import main
 
     for variable in ("GENWIDGETS_STRICT_PLUGINS", "GENWIDGETS_DISABLE_PLUGINS",
                      "GENWIDGETS_ALLOW_PLUGINS"):
         monkeypatch.delenv(variable, raising=False)
-    monkeypatch.setattr(genwidgets.plugins, "_REGISTRY", None)  # discover with the new dist
+    monkeypatch.setattr(genwidgets.registry, "_REGISTRY", None)  # discover with the new dist
     capsys.readouterr()
     argv = ["plugins"] if kind.model is None else ["plugins", "--check", kind.model, "ae"]
     code = main(argv)

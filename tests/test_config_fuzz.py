@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from genwidgets.config import ConfigError, choices, field_types
-from genwidgets.plugins import get_registry
+from genwidgets.registry import get_registry
 from genwidgets.widgets.config_form import ConfigForm
 
 SPECS = [get_registry().model(name) for name in ("ae", "vae", "gan", "transformer")]

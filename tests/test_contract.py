@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from genwidgets.plugins import get_registry
+from genwidgets.registry import get_registry
 from genwidgets.testing import check_model
 
 CASES = [(name, modality) for name, spec in sorted(get_registry().models.items())

@@ -122,7 +122,7 @@ def extras():
         out["odd_batch"] = str(exc)
     out["auto"] = Run("ae", digits(), CONFIGS["ae"], batch_size=16).devices
     keras.utils.set_random_seed(0)
-    from genwidgets.plugins import get_registry
+    from genwidgets.registry import get_registry
 
     spec = get_registry().model("ae")
     outside = spec.build(spec.config(**CONFIGS["ae"]), digits().info)  # on one device
@@ -294,7 +294,7 @@ def test_two_processes_train_one_model(tmp_path):
     assert len(losses[0]) == 16 and losses[0] == losses[1]  # one global batch per step
     # Each process fed a different half of every batch, and yet the weights agree: the
     # gradients were averaged across the processes.
-    from genwidgets.plugins import get_registry
+    from genwidgets.registry import get_registry
 
     spec = get_registry().model("ae")
     models = [keras.saving.load_model(tmp_path / f"h{i}" / "model.keras",

@@ -130,7 +130,7 @@ def _documented(name: str) -> str | None:
 
 def _builtin_models() -> list[type]:
     from genwidgets._backend import import_keras
-    from genwidgets.plugins import get_registry
+    from genwidgets.registry import get_registry
 
     keras = import_keras()
     registry = get_registry()

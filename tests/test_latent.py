@@ -19,7 +19,7 @@ from genwidgets.latent import (
     plane_grid,
     slerp,
 )
-from genwidgets.plugins import get_registry
+from genwidgets.registry import get_registry
 
 TINY = {
     "vae": dict(latent_dim=3, hidden=16, depth=1, architecture="dense", dropout=0.0,

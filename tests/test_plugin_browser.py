@@ -11,7 +11,7 @@ import ipywidgets as widgets
 import pytest
 
 from genwidgets import DatasetSpec, ModelSpec, hookimpl
-from genwidgets.plugins import Registry
+from genwidgets.registry import Registry
 from genwidgets.widgets import PluginBrowser
 
 
@@ -162,7 +162,7 @@ def test_refresh_shows_plugins_added_later():
 
 
 def test_rejects_a_registry_of_the_wrong_type():
-    with pytest.raises(TypeError, match="Expected `registry` to be a genwidgets.plugins.Registry"):
+    with pytest.raises(TypeError, match="Expected `registry` to be a genwidgets.registry.Registry"):
         PluginBrowser(registry={"ae": None})
 
 

@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from genwidgets.plugins import PluginError, Registry, UnknownNameError
+from genwidgets.registry import PluginError, Registry, UnknownNameError
 
 BUILTIN_MODELS = {"ae", "vae", "gan", "transformer"}
 
@@ -163,7 +163,7 @@ def test_unknown_name_suggests_the_closest():
 
 
 def test_listing_plugins_imports_neither_keras_nor_jax():
-    code = ("import sys, json; from genwidgets.plugins import get_registry; r = get_registry(); "
+    code = ("import sys, json; from genwidgets.registry import get_registry; r = get_registry(); "
             "print(json.dumps([sorted(r.models), 'keras' in sys.modules, 'jax' in sys.modules]))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     models, keras_loaded, jax_loaded = json.loads(out.stdout)

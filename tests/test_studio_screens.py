@@ -9,7 +9,7 @@ import html
 import pytest
 
 from genwidgets.config import applies, field_help, settings_for
-from genwidgets.plugins import get_registry
+from genwidgets.registry import get_registry
 from genwidgets.widgets import Studio
 from genwidgets.widgets.config_form import ConfigForm
 from genwidgets.widgets.studio import TABS, default_epochs

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from genwidgets.latent.text_paths import TextCodec, distinct, endpoint_exact
-from genwidgets.plugins import get_registry
+from genwidgets.registry import get_registry
 
 TEXT_MODELS = ["ae", "vae", "transformer"]
 N_SENTENCES = 256

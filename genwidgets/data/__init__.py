@@ -39,7 +39,7 @@ __all__ = ["load_dataset", *_LAZY]
 
 def load_dataset(name: str, **options: Any) -> Dataset:
     """Load a registered dataset by name, e.g. ``load_dataset("digits")``."""
-    from genwidgets.plugins import get_registry
+    from genwidgets.registry import get_registry
 
     return get_registry().dataset(name).load(**options)
 

@@ -67,7 +67,7 @@ class LatentSource:
         ``dataset`` is given; text is decoded with the tokenizer saved with the run.
         """
         from genwidgets._backend import import_keras
-        from genwidgets.plugins import get_registry
+        from genwidgets.registry import get_registry
 
         folder = Path(path)
         config, weights = folder / "config.json", folder / "model.keras"

@@ -225,7 +225,7 @@ def set_aside_damaged(checkpoint: Checkpoint) -> None:
 
 def plugin_of(spec) -> dict[str, Any]:
     """The plugin that registered ``spec``: its name, distribution and version."""
-    from genwidgets.plugins import get_registry
+    from genwidgets.registry import get_registry
 
     registry = get_registry()
     for record in registry.plugins:

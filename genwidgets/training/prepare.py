@@ -108,7 +108,7 @@ def prepare(spec: ModelSpec | str, dataset: Dataset | str, config: Any = None, *
             overwrite: bool = False, checkpoint_every_s: float = 30.0,
             checkpoint_mid_epoch_s: float = 600.0, validation: float | None = None) -> Prepared:
     """Check, load and build the parts of a run (the arguments are :class:`Run`'s)."""
-    from genwidgets.plugins import get_registry
+    from genwidgets.registry import get_registry
 
     registry = get_registry()
     spec = registry.model(spec) if isinstance(spec, str) else spec

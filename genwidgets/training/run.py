@@ -146,7 +146,7 @@ class Run:
         """A run picking up ``folder``'s latest checkpoint (after a stop, a crash or a
         kernel restart): the model, its settings and data are those of ``config.json``."""
         from genwidgets.config import data_options
-        from genwidgets.plugins import get_registry
+        from genwidgets.registry import get_registry
         from genwidgets.training.resume import read_run_config
 
         path = Path(folder) / "config.json"

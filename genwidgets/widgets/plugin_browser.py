@@ -1,8 +1,8 @@
 """``PluginBrowser``: what the plugin registry holds, and what failed to load.
 
-A view over :meth:`genwidgets.plugins.Registry.rows`: one row per model and dataset, and
+A view over :meth:`genwidgets.registry.Registry.rows`: one row per model and dataset, and
 one red block per failed plugin with its error and a collapsible traceback. "Check models"
-builds each model on tiny data (:meth:`~genwidgets.plugins.Registry.check`) and shows a red
+builds each model on tiny data (:meth:`~genwidgets.registry.Registry.check`) and shows a red
 block for each model whose ``build()``, fit step, encode, decode or sample fails. Every
 string a plugin provides is HTML-escaped. Nothing here imports Keras until a check runs.
 """
@@ -15,7 +15,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from genwidgets.plugins import Registry, get_registry
+from genwidgets.registry import Registry, get_registry
 
 MODEL_COLUMNS = ("name", "family", "modalities", "distribution", "version", "status")
 DATASET_COLUMNS = ("name", "modalities", "plugin", "distribution", "version", "status")
@@ -97,14 +97,14 @@ class PluginBrowser(widgets.VBox):
         PluginBrowser()
 
     Args:
-        registry: the :class:`~genwidgets.plugins.Registry` to show; the process-wide
-            one from :func:`~genwidgets.plugins.get_registry` when omitted.
+        registry: the :class:`~genwidgets.registry.Registry` to show; the process-wide
+            one from :func:`~genwidgets.registry.get_registry` when omitted.
     """
 
     def __init__(self, registry: Registry | None = None, **kwargs: Any):
         if registry is not None and not isinstance(registry, Registry):
             raise TypeError(
-                "Expected `registry` to be a genwidgets.plugins.Registry or None. "
+                "Expected `registry` to be a genwidgets.registry.Registry or None. "
                 f"Received: registry={registry!r} ({type(registry).__name__})"
             )
         super().__init__(**kwargs)

@@ -25,7 +25,7 @@ def _defaults(model: str) -> dict:
     """The model's default settings, or {} when it is not installed."""
     import dataclasses
 
-    from genwidgets.plugins import get_registry
+    from genwidgets.registry import get_registry
 
     try:
         return dataclasses.asdict(get_registry().model(model).config())

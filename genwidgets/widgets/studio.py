@@ -118,7 +118,7 @@ class Studio(W.VBox):
     def __init__(self, model: str = "vae", data: str | None = None, *, runs: str | Path = "runs",
                  epochs: int | None = None, batch_size: int = 64, registry=None,
                  app: bool = False):
-        from genwidgets.plugins import get_registry
+        from genwidgets.registry import get_registry
         from genwidgets.widgets.plugin_browser import PluginBrowser
 
         self.registry = registry or get_registry()

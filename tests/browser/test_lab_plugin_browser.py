@@ -20,7 +20,7 @@ CELLS = [
     "fig.update_layout(height=320, margin=dict(l=40, r=20, t=40, b=40),\n"
     f"                  title='{N_POINTS} known points')\n"
     "fig",
-    "from genwidgets.plugins import Registry\n"
+    "from genwidgets.registry import Registry\n"
     "\n"
     "def load_missing():\n"
     "    import genwidgets_torch_models  # not installed: the plugin fails on import\n"

@@ -1,4 +1,5 @@
-"""Plugin discovery: entry-point group ``genwidgets``, one entry point at a time.
+"""The registry of models and datasets: plugin discovery through the entry-point group
+``genwidgets``, one entry point at a time (the built-in plugins live in ``plugins/``).
 
 A plugin that fails to import, raises in a hook, returns the wrong thing or repeats
 a name is recorded as a :class:`PluginFailure` and the rest keep working.
