@@ -225,80 +225,12 @@ from genwidgets.widgets import SampleGrid
 SampleGrid(run, n=16)"""),
 ]
 
-PLUGIN_INIT = '''\
-%%writefile {plugin_dir}/tinyae/__init__.py
-"""tinyae: a linear autoencoder for genwidgets (it finds the subspace PCA finds)."""
-import dataclasses
-
-from genwidgets import ModelSpec, hookimpl
-
-
-class LinearAESpec(ModelSpec):
-    name = "linear_ae"
-    family = "ae"
-    modalities = ("image",)
-    capabilities = frozenset({"encode", "decode"})  # no sampling: the views hide it
-    description = "Linear encoder, sigmoid decoder: PCA's subspace, learnt by fit()."
-
-    @dataclasses.dataclass(frozen=True, kw_only=True)
-    class Config:
-        latent_dim: int = 2
-        learning_rate: float = 3e-3
-
-    def build(self, config, data_info):
-        from tinyae.model import build  # Keras only when a model is built
-
-        return build(config, data_info)
-
-    def custom_objects(self):
-        from tinyae.model import LinearAE
-
-        return {"LinearAE": LinearAE}
-
-
-@hookimpl
-def register_models():
-    return [LinearAESpec]'''
-
-PLUGIN_MODEL = '''\
-%%writefile {plugin_dir}/tinyae/model.py
-import keras
-import numpy as np
-from keras import layers, ops
-
-
-@keras.saving.register_keras_serializable(package="tinyae")
-class LinearAE(keras.Model):
-    def __init__(self, shape, latent_dim, **kwargs):
-        super().__init__(**kwargs)
-        self.image_shape, self.latent_dim = tuple(shape), int(latent_dim)
-        self.encoder = keras.Sequential(
-            [keras.Input(self.image_shape), layers.Flatten(), layers.Dense(self.latent_dim)])
-        self.decoder = keras.Sequential(
-            [keras.Input((self.latent_dim,)),
-             layers.Dense(int(np.prod(self.image_shape)), activation="sigmoid"),
-             layers.Reshape(self.image_shape)])
-
-    def call(self, x):
-        return self.decoder(self.encoder(x))
-
-    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        return ops.mean(ops.sum(ops.square(x - y_pred), axis=(1, 2, 3)))
-
-    def encode(self, x):
-        return ops.convert_to_numpy(self.encoder(np.asarray(x, "float32")))
-
-    def decode(self, z):
-        return ops.convert_to_numpy(self.decoder(np.asarray(z, "float32")))
-
-    def get_config(self):
-        return {**super().get_config(), "shape": self.image_shape, "latent_dim": self.latent_dim}
-
-
-def build(config, data_info):
-    model = LinearAE(data_info.shape, config.latent_dim, name="linear_ae")
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate))
-    return model'''
+# The plugin the fourth demo writes is the installable example in examples/tinyae (one code)
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "tinyae" / "tinyae"
+PLUGIN_INIT = ("%%writefile {plugin_dir}/tinyae/__init__.py\n"
+               + (EXAMPLE / "__init__.py").read_text().rstrip("\n"))
+PLUGIN_MODEL = ("%%writefile {plugin_dir}/tinyae/model.py\n"
+                + (EXAMPLE / "model.py").read_text().rstrip("\n"))
 
 PLUGIN = [
     ("md", """\

@@ -138,6 +138,6 @@ def test_ruff_finds_no_unused_or_undefined_name():
     rules in pyproject.toml's [tool.ruff])."""
     pytest.importorskip("ruff", reason="ruff is in the test extra")
     done = subprocess.run([sys.executable, "-m", "ruff", "check", "--output-format", "concise",
-                           "genwidgets", "plugins", "tests", "benchmarks", "demos", "docs"],
+                           "genwidgets", "plugins", "tests", "benchmarks", "demos", "docs", "examples"],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
