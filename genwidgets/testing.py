@@ -106,7 +106,7 @@ def stage(name: str):
     except BaseException as exc:
         if getattr(exc, "check_stage", None) is None:
             try:
-                exc.check_stage = name
+                setattr(exc, "check_stage", name)
             except AttributeError:  # an exception type that takes no attributes
                 pass
             exc.add_note(f"(genwidgets.testing.check_model, stage {name})")

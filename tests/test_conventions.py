@@ -141,3 +141,11 @@ def test_ruff_finds_no_unused_or_undefined_name():
                            "genwidgets", "plugins", "tests", "benchmarks", "demos", "docs", "examples"],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_plugin_contract_type_checks():
+    """mypy over the modules a plugin author reads and calls ([tool.mypy] files)."""
+    pytest.importorskip("mypy", reason="mypy is in the test extra")
+    done = subprocess.run([sys.executable, "-m", "mypy", "--no-error-summary"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
