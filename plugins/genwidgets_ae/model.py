@@ -11,7 +11,7 @@ from keras import layers, ops
 from genwidgets.decoding import batched, sigmoid
 from genwidgets.fast_conv import FastConv2DTranspose
 from genwidgets.spec import DataInfo
-from genwidgets_ae.spec import AESpec
+from genwidgets_ae.config import AEConfig
 
 
 def _use_conv(config, info: DataInfo) -> bool:
@@ -76,7 +76,7 @@ class AutoEncoder(keras.Model):
 
     def __init__(self, config: dict, data_info: dict, **kwargs):
         super().__init__(**kwargs)
-        self.ae_config = AESpec.Config(**config)
+        self.ae_config = AEConfig(**config)
         self.data_info = DataInfo.from_dict(data_info)
         self.latent_dim = self.ae_config.latent_dim
         self.modality = self.data_info.modality

@@ -12,7 +12,7 @@ from keras import ops
 from genwidgets.decoding import batched, tanh_to_unit
 from genwidgets.spec import DataInfo
 from genwidgets_gan.nets import make_networks
-from genwidgets_gan.spec import GANSpec
+from genwidgets_gan.config import GANConfig
 
 RATE_NAMES = ("learning_rate", "d_learning_rate", "g_learning_rate")
 
@@ -59,7 +59,7 @@ class GAN(keras.Model):
 
     def __init__(self, config: dict, data_info: dict, **kwargs):
         super().__init__(**kwargs)
-        self.gan_config = GANSpec.Config(**config)  # build_gan validated it
+        self.gan_config = GANConfig(**config)  # build_gan validated it
         self.data_info = DataInfo.from_dict(data_info)
         self.latent_dim = self.gan_config.latent_dim
         self.modality = self.data_info.modality

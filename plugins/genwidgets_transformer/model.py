@@ -11,7 +11,7 @@ from keras import ops
 from genwidgets.decoding import batched, sigmoid
 from genwidgets.spec import BOS, EOS, PAD, UNK, DataInfo
 from genwidgets_transformer.nets import image_nets, parallel_text_nets, text_nets
-from genwidgets_transformer.spec import TransformerSpec
+from genwidgets_transformer.config import MUTABLE, TransformerConfig
 
 PACKAGE = "genwidgets_transformer"
 
@@ -74,7 +74,7 @@ class TransformerVAE(keras.Model):
 
     def __init__(self, config: dict, data_info: dict, **kwargs):
         super().__init__(**kwargs)
-        self.tf_config = TransformerSpec.Config(**config)
+        self.tf_config = TransformerConfig(**config)
         self.data_info = DataInfo.from_dict(data_info)
         self.latent_dim = self.tf_config.latent_dim
         self.modality = self.data_info.modality
@@ -155,7 +155,7 @@ class TransformerVAE(keras.Model):
             self.beta.assign(float(value))
         else:
             raise ValueError(
-                f"transformer: expected one of {TransformerSpec.mutable}. Received: name={name!r}")
+                f"transformer: expected one of {MUTABLE}. Received: name={name!r}")
 
     # -- the protocol the widgets use (NumPy in, NumPy out) -----------------------------
     def encode(self, x, batch_size: int = 64) -> np.ndarray:

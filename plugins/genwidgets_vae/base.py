@@ -10,7 +10,7 @@ from keras import ops
 
 from genwidgets.decoding import batched
 from genwidgets.spec import DataInfo
-from genwidgets_vae.spec import HYPER_SETTINGS, VAESpec, check_hyper
+from genwidgets_vae.config import HYPER_SETTINGS, VAEConfig, check_hyper
 
 
 class VAEBase(keras.Model):
@@ -27,7 +27,7 @@ class VAEBase(keras.Model):
 
     def __init__(self, config: dict, data_info: dict, **kwargs):
         super().__init__(**kwargs)
-        self.vae_config = VAESpec.Config(**config)
+        self.vae_config = VAEConfig(**config)
         self.data_info = DataInfo.from_dict(data_info)
         self.latent_dim = self.vae_config.latent_dim
         self.modality = self.data_info.modality
@@ -123,18 +123,3 @@ class VAEBase(keras.Model):
             "config": dataclasses.asdict(self.vae_config),
             "data_info": self.data_info.to_dict(),
         }
-
-
-def build_vae(config, data_info: DataInfo) -> VAEBase:
-    config.validate()
-    if data_info.modality == "text":
-        from genwidgets_vae.text import TextVAE as cls
-    elif data_info.modality == "image":
-        from genwidgets_vae.image import ImageVAE as cls
-    else:
-        raise ValueError(
-            f"vae: expected image or text data. Received: modality={data_info.modality!r}"
-        )
-    model = cls(dataclasses.asdict(config), data_info.to_dict(), name="vae")
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate))
-    return model

@@ -6,8 +6,8 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from genwidgets.fast_conv import FastConv2DTranspose
 from genwidgets.decoding import batched, sigmoid
+from genwidgets.fast_conv import FastConv2DTranspose
 from genwidgets.spec import DataInfo
 from genwidgets_vae.base import VAEBase
 
