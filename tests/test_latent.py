@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import pytest
 
 from genwidgets import Dataset
-from tests.helpers import digits
+from tests.helpers import digits, wait_for
 from genwidgets.latent import (
     LatentSource,
     Projection,
@@ -37,15 +36,6 @@ def build(name: str, dataset: Dataset, steps: int = 4, **config):
     if steps:
         model.fit(dataset.x[:32 * steps], batch_size=32, epochs=1, verbose=0)
     return spec, model
-
-
-def wait_for(predicate, timeout=60.0, what="condition"):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture(scope="module")
