@@ -16,7 +16,9 @@ is ``async_safe``), where its logs are already Python floats; the callback only 
 them. Rows are made, in step order, on fit's thread at ``on_train_batch_begin`` at most
 every :data:`STATUS_EVERY_S`, and at each epoch's end. The status line is redrawn at most
 every :data:`STATUS_EVERY_S` and the plot every ``every_s`` (a redraw is a few comm
-messages): under 10 UI messages a second whatever the step rate. ``self.model`` is read
+messages). A fit of a few seconds or more stays under 10 UI messages a second; a
+fit of about a second sends its fixed start and end redraws (13-17 messages) in that
+second. ``self.model`` is read
 only at the start and the end of a fit: on JAX each read syncs every variable.
 
 Keras logs running means over the epoch; for the numbers kept by a ``keras.metrics.Mean``

@@ -1,7 +1,7 @@
 """What a model plugin's ``encode`` / ``decode`` / ``sample`` share (NumPy only, no Keras).
 
-- :func:`batched`: a network over many items in batches of a few fixed sizes (the last
-  padded), so a compiled step is traced for few shapes.
+- :func:`batched` / :func:`padded_calls`: a network over many items in batches of a few
+  fixed sizes (the last padded), so a compiled step is traced for few shapes.
 - :func:`sigmoid`, :func:`tanh_to_unit`, :func:`greedy_tokens`: a decoder's raw output as
   the items the widgets show: pixel probabilities in [0, 1], or token ids.
 
@@ -16,10 +16,24 @@ import numpy as np
 from genwidgets.spec import EOS, PAD
 
 
-def batched(fn, x, batch_size: int) -> np.ndarray:
-    """``fn`` over ``x`` in batches of ``batch_size`` items, or of the next power of two
-    above ``len(x)`` when fewer; the last batch is padded by repeating its final item and
-    the padding is cut off again.
+BUCKETS = (16, 64, 256)  # batch sizes a compiled net is called with
+
+
+def batch_plan(n: int, buckets=BUCKETS) -> list[tuple[int, int]]:
+    """``(start, size)`` of each padded batch that covers ``n`` items: the largest bucket
+    while that many are left, then the smallest bucket that holds the rest."""
+    plan, start, top = [], 0, buckets[-1]
+    while start < n:
+        left = n - start
+        size = top if left >= top else next(b for b in buckets if b >= left)
+        plan.append((start, size))
+        start += size
+    return plan
+
+
+def padded_calls(fn, x, buckets=BUCKETS) -> np.ndarray:
+    """``fn`` over ``x`` in batches of the sizes in ``buckets`` (the last one padded with
+    copies of the last item), the padding cut off again: each size is seen once.
 
     ``x`` is an array or a tuple of arrays of the same length (``fn`` gets the same
     structure); ``fn`` returns an array (NumPy, JAX or a Keras tensor).
@@ -28,9 +42,8 @@ def batched(fn, x, batch_size: int) -> np.ndarray:
     n = len(arrays[0])
     if n == 0:
         raise ValueError("Expected at least one item. Received: an empty array")
-    size = min(int(batch_size), 1 << (n - 1).bit_length())
     out = []
-    for start in range(0, n, size):
+    for start, size in batch_plan(n, buckets):
         chunks = [a[start:start + size] for a in arrays]
         pad = size - len(chunks[0])
         if pad:
@@ -38,6 +51,14 @@ def batched(fn, x, batch_size: int) -> np.ndarray:
         result = fn(tuple(chunks) if isinstance(x, tuple) else chunks[0])
         out.append(np.asarray(result)[: size - pad])
     return np.concatenate(out)
+
+
+def batched(fn, x, batch_size: int) -> np.ndarray:
+    """:func:`padded_calls` with the powers of two up to ``batch_size`` as the sizes: a
+    compiled step is traced for at most log2(batch_size) + 1 shapes."""
+    top = max(1, int(batch_size))
+    return padded_calls(fn, x, tuple(1 << i for i in range(top.bit_length())
+                                     if 1 << i < top) + (top,))
 
 
 def sigmoid(logits: np.ndarray) -> np.ndarray:

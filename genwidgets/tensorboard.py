@@ -52,8 +52,7 @@ def attach_tensorboard(run, logdir: str | os.PathLike | None = None):
     :class:`TensorBoardWriter` (logdir default ``<run folder>/tensorboard``)."""
     from genwidgets.latent.snapshots import LatentSnapshots
 
-    if "encode" in run.spec.capabilities and not any(
-            isinstance(c, LatentSnapshots) for c in run.extra_callbacks):
+    if "encode" in run.spec.capabilities and LatentSnapshots.of(run) is None:
         LatentSnapshots.attach(run, max_points=1000)
     return TensorBoardWriter.attach(run, logdir)
 
@@ -311,8 +310,8 @@ class TensorBoardWriter(keras.callbacks.Callback):
                 raise ValueError("Expected logdir=... for a run without a folder (out=). "
                                  "Received: logdir=None")
             logdir = run.folder.path / SUBFOLDER
-        store = next((c.store for c in run.extra_callbacks if isinstance(c, LatentSnapshots)),
-                     None)
+        snapshots = LatentSnapshots.of(run)
+        store = snapshots.store if snapshots is not None else None
         data = run.dataset
         callback = cls(logdir, initial_step=run.steps, x=data.x, labels=data.y,
                        label_names=data.info.label_names, tokenizer=data.tokenizer,

@@ -105,10 +105,7 @@ def stage(name: str):
         yield
     except BaseException as exc:
         if getattr(exc, "check_stage", None) is None:
-            try:
-                setattr(exc, "check_stage", name)
-            except AttributeError:  # an exception type that takes no attributes
-                pass
+            setattr(exc, "check_stage", name)
             exc.add_note(f"(genwidgets.testing.check_model, stage {name})")
         raise
 

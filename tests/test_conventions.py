@@ -135,8 +135,7 @@ def test_the_private_parts_used_are_there_in_the_installed_versions():
 
 def test_ruff_finds_no_unused_or_undefined_name():
     """pyflakes' checks over the package, the plugins, the tests and the benchmarks (the
-    rules in pyproject.toml's [tool.ruff])."""
-    pytest.importorskip("ruff", reason="ruff is in the test extra")
+    rules in pyproject.toml's [tool.ruff]; ruff is in the test extra)."""
     done = subprocess.run([sys.executable, "-m", "ruff", "check", "--output-format", "concise",
                            "genwidgets", "plugins", "tests", "benchmarks", "demos", "docs", "examples"],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
@@ -144,8 +143,8 @@ def test_ruff_finds_no_unused_or_undefined_name():
 
 
 def test_the_plugin_contract_type_checks():
-    """mypy over the modules a plugin author reads and calls ([tool.mypy] files)."""
-    pytest.importorskip("mypy", reason="mypy is in the test extra")
+    """mypy over the modules a plugin author reads and calls ([tool.mypy] files; mypy is
+    in the test extra)."""
     done = subprocess.run([sys.executable, "-m", "mypy", "--no-error-summary"], cwd=ROOT,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr

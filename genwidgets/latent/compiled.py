@@ -18,26 +18,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from genwidgets.decoding import greedy_tokens, sigmoid, tanh_to_unit
+from genwidgets.decoding import (BUCKETS, greedy_tokens, padded_calls,
+                                 sigmoid, tanh_to_unit)
 
-BUCKETS = (16, 64, 256)  # batch sizes a compiled net is called with
 PROBE = 4  # latents / items used to check a compiled net against the model's method
-
-
-def padded_calls(fn: Callable[[np.ndarray], np.ndarray], x, buckets=BUCKETS) -> np.ndarray:
-    """``fn`` over ``x`` in batches of the sizes in ``buckets`` (the last one padded with
-    copies of the last item), the padding cut off again: each size is seen once."""
-    x = np.asarray(x)
-    if len(x) == 0:
-        raise ValueError("Expected at least one item. Received: an empty array")
-    out = []
-    for start, size in batch_plan(len(x), buckets):
-        chunk = x[start:start + size]
-        pad = size - len(chunk)
-        if pad:
-            chunk = np.concatenate([chunk, np.repeat(chunk[-1:], pad, axis=0)])
-        out.append(np.asarray(fn(chunk))[:size - pad])
-    return np.concatenate(out)
 
 
 def select_outputs(out, output=0):
@@ -52,17 +36,6 @@ def select_outputs(out, output=0):
     if isinstance(output, tuple):
         return keras.ops.concatenate([out[i] for i in output], axis=-1)
     return out[output]
-
-
-def batch_plan(n: int, buckets=BUCKETS) -> list[tuple[int, int]]:
-    """``(start, size)`` of each padded batch that covers ``n`` items."""
-    plan, start, top = [], 0, buckets[-1]
-    while start < n:
-        left = n - start
-        size = top if left >= top else next(b for b in buckets if b >= left)
-        plan.append((start, size))
-        start += size
-    return plan
 
 
 class CompiledNet:

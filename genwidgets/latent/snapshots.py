@@ -146,6 +146,12 @@ class LatentSnapshots(keras.callbacks.Callback):
         self.store.clear(after=self.start_epoch)  # later ones: of training rolled back
 
     @classmethod
+    def of(cls, run) -> LatentSnapshots | None:
+        """The snapshots callback attached to ``run``, or None."""
+        return next((c for c in getattr(run, "extra_callbacks", ()) if isinstance(c, cls)),
+                    None)
+
+    @classmethod
     def attach(cls, run, **options) -> LatentSnapshots:
         """Make one for ``run`` (its data, its folder) and add it to the run's callbacks."""
         if "encode" not in run.spec.capabilities:

@@ -166,9 +166,9 @@ class LatentSource:
         """
         from genwidgets.latent.snapshots import FOLDER, LatentSnapshots, SnapshotStore
 
-        for callback in getattr(self.run, "extra_callbacks", ()):
-            if isinstance(callback, LatentSnapshots):
-                return callback.store
+        callback = LatentSnapshots.of(self.run)
+        if callback is not None:
+            return callback.store
         if self.folder is not None and (self.folder / FOLDER).is_dir():
             return SnapshotStore(self.folder / FOLDER)
         return None
