@@ -15,10 +15,11 @@ What a batch costs: Keras may call ``on_train_batch_end`` on its own threads (th
 is ``async_safe``), where its logs are already Python floats; the callback only stores
 them. Rows are made, in step order, on fit's thread at ``on_train_batch_begin`` at most
 every :data:`STATUS_EVERY_S`, and at each epoch's end. The status line is redrawn at most
-every :data:`STATUS_EVERY_S` and the plot every ``every_s`` (a redraw is a few comm
-messages). A fit of a few seconds or more stays under 10 UI messages a second; a
-fit of about a second sends its fixed start and end redraws (13-17 messages) in that
-second. ``self.model`` is read
+every :data:`STATUS_EVERY_S` and the plot every ``every_s``, and within a message budget:
+a fit's redraws, its first status line and its last redraws (status and plot) included,
+stay under :data:`UI_MESSAGES_PER_S` (a status line is one comm message, a plot redraw
+:data:`PLOT_MESSAGES`), so a mid-fit redraw that would overdraw the budget waits. A fit of
+under about a second still sends its first and last redraws. ``self.model`` is read
 only at the start and the end of a fit: on JAX each read syncs every variable.
 
 Keras logs running means over the epoch; for the numbers kept by a ``keras.metrics.Mean``
@@ -43,6 +44,9 @@ from genwidgets.widgets.loss_plot import LossPlot
 from genwidgets.widgets.train_panel import status_html, step_rate
 
 STATUS_EVERY_S = 0.4  # the status line and the folder's batch rows at most this often
+UI_MESSAGES_PER_S = 8.0  # a fit's redraws stay under this rate (the goal: 10 a second)
+PLOT_MESSAGES = 4  # comm messages a plot redraw sends (measured: restyle, relayout, ids)
+END_MESSAGES = 1 + PLOT_MESSAGES  # the fit's last status line and plot, kept in reserve
 
 
 def _number(value) -> bool:
@@ -117,6 +121,7 @@ class LiveLoss(keras.callbacks.Callback):
         self._steps_per_epoch = self._epoch_steps = None  # learnt / as Keras says
         self._due = self._last_plot = self._last_status = 0.0
         self._shown_state = "idle"
+        self._fit_t0, self._sent = 0.0, 0  # this fit's start and the UI messages it sent
         self._reset_epoch()
         self.plot = LossPlot(max_points=max_points, title=title, arrays=True)  # fit's thread
         self.status = W.HTML(self._status_html())
@@ -141,6 +146,7 @@ class LiveLoss(keras.callbacks.Callback):
         self._total = self._epochs * (self._steps_per_epoch or 0)  # until initial_epoch is seen
         if self.folder is not None:
             self.folder.begin(model, self.params)
+        self._fit_t0, self._sent = time.monotonic(), 0
         self._set_state("compiling", "compiling")
         self._refresh(force=True)
         shell = _kernel()
@@ -267,24 +273,34 @@ class LiveLoss(keras.callbacks.Callback):
     def _set_state(self, state: str, message: str) -> None:
         self.state, self.message = state, message
 
+    def _affords(self, messages: int, now: float) -> bool:
+        """Whether a mid-fit redraw of ``messages`` keeps the fit under its message budget,
+        the first status line (one message) and the last redraws kept in reserve."""
+        allowed = 1 + UI_MESSAGES_PER_S * (now - self._fit_t0)
+        return self._sent + messages + END_MESSAGES <= allowed
+
     def _refresh(self, force: bool = False) -> None:
-        """Make rows of what has ended, write them, and redraw what is due (fit's thread)."""
+        """Make rows of what has ended, write them, and redraw what is due and within the
+        message budget (fit's thread); ``force``: the first and last redraws of a fit."""
         now = time.monotonic()
         self._due = now + STATUS_EVERY_S
         self._collect()
         if self.folder is not None:
             self._write_rows()
-        if force or now - self._last_status >= STATUS_EVERY_S \
-                or self.state != self._shown_state:
+        if (force or now - self._last_status >= STATUS_EVERY_S
+                or self.state != self._shown_state) and (force or self._affords(1, now)):
             value = self._status_html()
             if value != self.status.value:
                 self.status.value = value
+                self._sent += 1
                 self._last_status, self._shown_state = now, self.state
-        if force or now - self._last_plot >= self.every_s:
+        if (force or now - self._last_plot >= self.every_s) \
+                and (force or self._affords(PLOT_MESSAGES, now)):
             rows, epochs = self.history[self._shown:], self.epoch_history[self._epochs_shown:]
             if rows or epochs:
                 self._shown, self._epochs_shown = len(self.history), len(self.epoch_history)
                 self.plot.add_rows(rows, epochs)
+                self._sent += PLOT_MESSAGES
                 self._last_plot = now
 
     def _after_cell(self, result=None) -> None:

@@ -14,7 +14,7 @@ from nbclient import NotebookClient
 
 import genwidgets  # noqa: F401  (the JAX backend, before Keras)
 import keras
-from genwidgets.callbacks import STATUS_EVERY_S, LiveLoss
+from genwidgets.callbacks import PLOT_MESSAGES, STATUS_EVERY_S, UI_MESSAGES_PER_S, LiveLoss
 from genwidgets.fit_folder import FitFolderInUseError
 from genwidgets.training.folder import FolderLockedError, read_jsonl, read_run
 
@@ -144,6 +144,29 @@ def test_the_view_is_throttled_whatever_the_step_rate():
     assert len(statuses) <= elapsed / STATUS_EVERY_S + 3 + 3
     assert live.steps > 20 * len(redraws)  # the throttle did something
     assert 1000 <= live.plot.point_counts["loss"] <= 2000  # decimated, as the panel's
+
+
+@pytest.mark.parametrize("every_s", [1.0, 0.05])
+def test_a_fit_of_a_second_or_two_stays_within_its_ui_message_budget(every_s):
+    """Its first status, its redraws and its last status and plot, counted as messages
+    (a status one, a plot redraw PLOT_MESSAGES), stay under UI_MESSAGES_PER_S a second,
+    even when every_s asks for a plot 20 times a second."""
+    x, y = data(2000)
+    model = classifier()
+    model.fit(x[:64], y[:64], batch_size=32, epochs=1, verbose=0)  # compiled before timing
+    live = LiveLoss(every_s=every_s)
+    statuses, redraws = [], []
+    live.status.observe(lambda change: statuses.append(change["new"]), "value")
+    add_rows = live.plot.add_rows
+    live.plot.add_rows = lambda *a: (redraws.append(1), add_rows(*a))[1]  # the real one runs
+    t0 = time.monotonic()
+    model.fit(x, y, batch_size=8, epochs=4, verbose=0, callbacks=[live])
+    elapsed = time.monotonic() - t0
+    assert live.steps == 1000 and live.state == "finished"
+    assert len(redraws) >= 1 and "finished" in live.status.value  # the last ones were sent
+    messages = len(statuses) + PLOT_MESSAGES * len(redraws)
+    assert messages <= 1 + UI_MESSAGES_PER_S * elapsed, (messages, elapsed)
+    assert live.plot.point_counts["loss"] == 1000  # every row reached the plot at the end
 
 
 # -- the run folder ------------------------------------------------------------------
