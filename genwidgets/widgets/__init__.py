@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 
 _VIEWS = {
+    "AttributeStrip": "genwidgets.widgets.attribute_strip",
     "ConfigForm": "genwidgets.widgets.config_form",
     "InterpolationStrip": "genwidgets.widgets.interpolation_strip",
     "LatentMap": "genwidgets.widgets.latent_map",

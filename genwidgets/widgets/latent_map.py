@@ -5,7 +5,9 @@ receives clicks on empty space, so a click anywhere decodes: a point decodes its
 latent vector, a spot between points the projection's inverse of that spot. Hovering a
 point shows the data item beside the map (Plotly's hover box cannot show an image). A
 mode toggle (or the "use as" buttons) makes the clicked spot A or B of a path, which
-linked views (:class:`InterpolationStrip`, :class:`TextPath`) follow. :meth:`refresh`
+linked views (:class:`InterpolationStrip`, :class:`TextPath`) follow. Plotly's box and
+lasso select (the map's toolbar) make :attr:`selection`, the items inside, which an
+:class:`AttributeStrip` takes as a group. :meth:`refresh`
 encodes again, for a run that trains meanwhile, in the same projection basis.
 
 When the run saved latent snapshots (:class:`genwidgets.latent.LatentSnapshots`), a
@@ -81,6 +83,9 @@ class LatentMap(W.VBox):
         self.a = self.b = self.selected = None
         self.path_z = None
         self._listeners = []
+        self._pick_listeners, self._selection_listeners = [], []
+        self.selection = np.array([], dtype="int64")  # items of the box / lasso selection
+        self._selected_rows: dict[int, np.ndarray] = {}  # per label trace: its point rows
         self._depth, self._changed = 0, False  # see _sending
         self.variational = is_variational(self.source)
         self.snapshots = self.source.snapshots  # a SnapshotStore, or None
@@ -145,6 +150,23 @@ class LatentMap(W.VBox):
         self._listeners.append(callback)
         if self.a is not None and self.b is not None:
             callback(self.a.z, self.b.z)
+
+    def on_pick(self, callback) -> None:
+        """Call ``callback(pick)`` whenever a spot or a point is clicked (selected)."""
+        self._pick_listeners.append(callback)
+
+    def on_selection(self, callback) -> None:
+        """Call ``callback(items)`` whenever the box / lasso selection changes."""
+        self._selection_listeners.append(callback)
+
+    def latents_of(self, items) -> np.ndarray:
+        """The latent vectors of data items on the map (as shown: live or a saved epoch)."""
+        rows = [self.rows.get(int(i)) for i in np.asarray(items).reshape(-1)]
+        if any(r is None for r in rows):
+            raise ValueError(f"Expected items on the map. Received: "
+                             f"{[int(i) for i, r in zip(items, rows) if r is None][:5]} "
+                             f"that are not among its {len(self.idx)} items")
+        return self.z[np.asarray(rows, dtype="int64")]
 
     def select_item(self, index: int) -> Pick:
         """What a click on the point of data item ``index`` does."""
@@ -307,6 +329,10 @@ class LatentMap(W.VBox):
             trace.on_click(self._on_click)
         for trace in fig.data[1:self._path_trace]:
             trace.on_hover(self._on_hover)
+            trace.on_selection(self._on_selection)
+            trace.on_deselect(self._on_deselect)
+        self._selected_rows = {}
+        self._selection_changed()
 
     def _show_info(self) -> None:
         n, total, d = len(self.idx), len(self.source.dataset.x), self.source.latent_dim
@@ -361,6 +387,28 @@ class LatentMap(W.VBox):
         index = int(self.idx[self._groups[k - 1][points.point_inds[0]]])
         self._guard(self._show_item, index, "hover")
 
+    def _on_selection(self, trace, points, selector) -> None:
+        """Plotly calls this for every label trace of one box / lasso selection."""
+        k = self.figure.data.index(trace)
+        rows = self._groups[k - 1][np.asarray(points.point_inds, dtype="int64")]
+        self._selected_rows[k] = rows
+        if k == self._path_trace - 1:  # the last label trace: the selection is whole
+            self._selection_changed()
+
+    def _on_deselect(self, trace, points) -> None:
+        if self.figure.data.index(trace) == self._path_trace - 1:
+            self._selected_rows = {}
+            self._selection_changed()
+
+    def _selection_changed(self) -> None:
+        rows = [r for r in self._selected_rows.values() if len(r)]
+        items = np.sort(self.idx[np.concatenate(rows)]) if rows else np.array([], "int64")
+        if np.array_equal(items, self.selection):
+            return
+        self.selection = items.astype("int64")
+        for callback in self._selection_listeners:
+            self._guard(callback, self.selection)
+
     def _clicked(self, pick: Pick) -> Pick:
         self.selected = pick
         mode = self.click_mode.value
@@ -372,6 +420,8 @@ class LatentMap(W.VBox):
             if mode in ("a", "b"):  # "set A" moves on to "set B", "set B" back to decode
                 self.click_mode.value = "b" if mode == "a" else "decode"
                 (self.set_a if mode == "a" else self.set_b)(pick)
+        for callback in self._pick_listeners:
+            self._guard(callback, pick)
         return pick
 
     def _need(self, pick: Pick | None) -> Pick:
