@@ -19,7 +19,6 @@ the items, then the same moved) to ``--out``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path

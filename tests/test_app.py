@@ -121,7 +121,7 @@ def test_saved_runs_are_listed_and_opened_by_name_only(tmp_path):
     assert list(studio.saved.options) == [CURRENT, "vae-a"]
     studio.saved.value = "vae-a"
     kinds = [type(w).__name__ for w in studio.explore_box.children]
-    assert kinds == ["LatentMap", "InterpolationStrip", "SampleGrid"]
+    assert kinds == ["LatentMap", "InterpolationStrip", "AttributeStrip", "SampleGrid"]
     assert studio.explore_box.children[0].source.spec.name == "vae"
 
 

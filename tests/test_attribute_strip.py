@@ -133,7 +133,7 @@ def test_two_box_selections_make_a_direction(images):
     assert strip.keep.disabled  # nothing selected yet
     left, right = np.argsort(m.xy[:, 0])[:25], np.argsort(m.xy[:, 0])[-40:]
     select(m, left)
-    assert sorted(m.selection.tolist()) == sorted(m.idx[left].tolist())
+    assert m.selection == tuple(sorted(m.idx[left].tolist()))  # a traitlet, sorted
     assert not strip.keep.disabled and "(25)" in strip.keep.description
     strip.keep.click()
     select(m, right)
@@ -177,3 +177,19 @@ def test_text_directions_move_a_sentence(texts):
     click_item(m, int(m.idx[order[len(order) // 2]]))
     assert strip.strip.value.count("<li data-alpha=") == len(ALPHAS)
     assert 'class="gw-attr-line"' in strip.large.value
+
+
+def test_the_map_state_is_traitlets_to_observe(images):
+    m = LatentMap(images, max_items=200)
+    seen = []
+    m.observe(lambda change: seen.append((change["name"], change["new"])),
+              ["a", "b", "selected", "selection", "epoch"])
+    m.click_mode.value = "a"
+    first = int(m.idx[0])
+    click_item(m, first)  # A, then the mode moves on to "set B"
+    click_item(m, int(m.idx[1]))
+    names = [name for name, _ in seen]
+    assert names == ["a", "selected", "b", "selected"], names
+    assert seen[0][1] is m.a and m.a.index == first and m.b.index == int(m.idx[1])
+    select(m, np.arange(5))
+    assert seen[-1] == ("selection", m.selection) and len(m.selection) == 5

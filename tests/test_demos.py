@@ -141,4 +141,5 @@ def test_plugin_demo_declares_checks_and_shows_a_third_party_model(tmp_path, mon
     assert "tinyae" in got["plugins"] and got["dist"] == ["tinyae"]
     assert got["reload"] == "same decode"
     assert "linear_ae" in got["choices"] and got["state"] == "finished"
-    assert got["explore"] == ["LatentMap", "InterpolationStrip"]  # no samples: not claimed
+    # no samples: the plugin does not claim them
+    assert got["explore"] == ["LatentMap", "InterpolationStrip", "AttributeStrip"]

@@ -39,7 +39,8 @@ def test_create_train_and_explore(tmp_path):
     studio.panel.buttons["train"].click()
     wait_for(lambda: run.state == "finished", timeout=120, what="the run to finish")
     studio.tabs.selected_index = TABS.index("Explore")
-    assert kinds(studio.explore_box) == ["LatentMap", "InterpolationStrip", "SampleGrid"]
+    assert kinds(studio.explore_box) == ["LatentMap", "InterpolationStrip", "AttributeStrip",
+                                          "SampleGrid"]
     first = studio.explore_box.children[0]
     studio.tabs.selected_index = TABS.index("Plugins")
     studio.tabs.selected_index = TABS.index("Explore")

@@ -84,7 +84,7 @@ def test_an_uploaded_file_makes_a_run_that_trains_and_can_be_explored_again(tmp_
     studio.tabs.selected_index = TABS.index("Explore")
     studio.saved.value = folder.name
     kinds = [type(w).__name__ for w in studio.explore_box.children]
-    assert kinds == ["LatentMap", "TextPath", "SampleList"], studio.explore_box.children
+    assert kinds == ["LatentMap", "TextPath", "AttributeStrip", "SampleList"], studio.explore_box.children
     latent_map = studio.explore_box.children[0]
     assert sorted(latent_map.source.items(latent_map.idx)) == sorted(LINES.split("\n")[:4])
 

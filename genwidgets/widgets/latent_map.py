@@ -28,6 +28,7 @@ import html
 import ipywidgets as W
 import numpy as np
 import plotly.graph_objects as go
+import traitlets
 
 from genwidgets.widgets.latent_figure import (
     ItemPanel,
@@ -48,9 +49,10 @@ from genwidgets.widgets.samples import (
 )
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(eq=False)
 class Pick:
-    """A spot on the map: its latent vector, where it is drawn, and its data item if any."""
+    """A spot on the map: its latent vector, where it is drawn, and its data item if any.
+    Two picks are the same only if they are one object (each click makes a new one)."""
 
     z: np.ndarray
     xy: tuple[float, float]
@@ -63,7 +65,17 @@ class LatentMap(W.VBox):
     Args:
         source: a ``LatentSource``, a live ``Run`` or the path of a saved run folder.
         max_items: points to encode (a fixed random subset of the data).
+
+    Its state is traitlets, to ``observe`` or ``link``: ``a`` and ``b`` (the path's ends)
+    and ``selected`` (the last clicked spot), each a :class:`Pick` or None; ``selection``
+    (the items of the box / lasso selection); ``epoch`` (the saved epoch shown; None: now).
     """
+
+    a = traitlets.Instance(Pick, allow_none=True)
+    b = traitlets.Instance(Pick, allow_none=True)
+    selected = traitlets.Instance(Pick, allow_none=True)
+    selection = traitlets.Tuple()
+    epoch = traitlets.Int(None, allow_none=True)
 
     def __init__(self, source, *, max_items: int = 2000, seed: int = 0, width: int = 640,
                  height: int = 520):
@@ -80,17 +92,13 @@ class LatentMap(W.VBox):
         self.max_items, self.seed = max_items, seed
         self.is_text = self.source.modality == "text"
         self.projection = Projection()
-        self.a = self.b = self.selected = None
         self.path_z = None
-        self._listeners = []
-        self._pick_listeners, self._selection_listeners = [], []
-        self.selection = np.array([], dtype="int64")  # items of the box / lasso selection
+        self._path_callbacks = W.CallbackDispatcher()  # linked views: (a_z, b_z)
         self._selected_rows: dict[int, np.ndarray] = {}  # per label trace: its point rows
         self._depth, self._changed = 0, False  # see _sending
         self.variational = is_variational(self.source)
         self.snapshots = self.source.snapshots  # a SnapshotStore, or None
         self.epochs: list[int] = []  # the saved epochs on the timeline
-        self.epoch: int | None = None  # the epoch shown; None: the live encoding
         self._encode()
         axes = ("z[0]", "z[1]") if self.source.latent_dim == 2 else ("PC 1", "PC 2")
         title = f"{self.source.spec.name} on {self.source.info.name}"
@@ -146,18 +154,20 @@ class LatentMap(W.VBox):
 
     # -- what other views and code use ----------------------------------------------
     def on_path(self, callback) -> None:
-        """Call ``callback(a_z, b_z)`` whenever A or B changes (now, if both are set)."""
-        self._listeners.append(callback)
+        """Call ``callback(a_z, b_z)`` whenever A or B changes (now, if both are set); an
+        error it raises is shown under the map."""
+        self._path_callbacks.register_callback(
+            lambda a, b: self._guard(callback, a, b))
         if self.a is not None and self.b is not None:
             callback(self.a.z, self.b.z)
 
     def on_pick(self, callback) -> None:
-        """Call ``callback(pick)`` whenever a spot or a point is clicked (selected)."""
-        self._pick_listeners.append(callback)
+        """Call ``callback(pick)`` after each click on a spot or a point (``selected``)."""
+        self.observe(lambda change: self._guard(callback, change["new"]), "selected")
 
     def on_selection(self, callback) -> None:
         """Call ``callback(items)`` whenever the box / lasso selection changes."""
-        self._selection_listeners.append(callback)
+        self.observe(lambda change: self._guard(callback, change["new"]), "selection")
 
     def latents_of(self, items) -> np.ndarray:
         """The latent vectors of data items on the map (as shown: live or a saved epoch)."""
@@ -402,15 +412,10 @@ class LatentMap(W.VBox):
 
     def _selection_changed(self) -> None:
         rows = [r for r in self._selected_rows.values() if len(r)]
-        items = np.sort(self.idx[np.concatenate(rows)]) if rows else np.array([], "int64")
-        if np.array_equal(items, self.selection):
-            return
-        self.selection = items.astype("int64")
-        for callback in self._selection_listeners:
-            self._guard(callback, self.selection)
+        items = np.sort(self.idx[np.concatenate(rows)]) if rows else []
+        self.selection = tuple(int(i) for i in items)  # observers: when it changed
 
     def _clicked(self, pick: Pick) -> Pick:
-        self.selected = pick
         mode = self.click_mode.value
         # One Plotly update for the whole click (marker, path, linked views' path), sent
         # after the images: each update redraws the map in the page (~150-500 ms on 2
@@ -420,8 +425,7 @@ class LatentMap(W.VBox):
             if mode in ("a", "b"):  # "set A" moves on to "set B", "set B" back to decode
                 self.click_mode.value = "b" if mode == "a" else "decode"
                 (self.set_a if mode == "a" else self.set_b)(pick)
-        for callback in self._pick_listeners:
-            self._guard(callback, pick)
+        self.selected = pick  # after the map answered: observers (an AttributeStrip) follow
         return pick
 
     def _need(self, pick: Pick | None) -> Pick:
@@ -457,5 +461,4 @@ class LatentMap(W.VBox):
             trace.marker.size = 7
         self._changed = True
         if self.a is not None and self.b is not None:
-            for callback in self._listeners:  # linked views decode the path and draw it
-                self._guard(callback, self.a.z, self.b.z)
+            self._path_callbacks(self.a.z, self.b.z)  # linked views decode and draw it
