@@ -4,6 +4,8 @@
   fixed sizes (the last padded), so a compiled step is traced for few shapes.
 - :func:`sigmoid`, :func:`tanh_to_unit`, :func:`greedy_tokens`: a decoder's raw output as
   the items the widgets show: pixel probabilities in [0, 1], or token ids.
+- :func:`model_labels`: the ``labels=`` a conditional model was given, checked (the
+  ``"condition"`` capability).
 
 The built-in plugins use these; so may yours (``from genwidgets.decoding import batched``).
 ``genwidgets.latent.compiled`` maps a decoder's output with the same functions.
@@ -76,3 +78,39 @@ def greedy_tokens(logits: np.ndarray) -> np.ndarray:
     ids = np.asarray(logits).argmax(-1).astype("int32")
     ids[np.cumsum(ids == EOS, axis=1) - (ids == EOS) > 0] = PAD
     return ids
+
+
+def model_labels(labels, n: int, num_classes: int, *, seed: int = 0) -> np.ndarray:
+    """The ``labels=`` a conditional model's ``decode`` / ``sample`` / ``encode`` was given,
+    as int32 class indices, one per item (``n``), checked against ``num_classes``.
+
+    ``None``: any label, drawn uniformly from ``seed``; one int: that label for every item;
+    an array: one label per item. Anything else raises ValueError ("Expected ... Received").
+    """
+    n, k = int(n), int(num_classes)
+    if labels is None:
+        return np.random.default_rng([int(seed), 104729]).integers(0, k, n).astype("int32")
+    if isinstance(labels, (bool, np.bool_)) or isinstance(labels, (str, bytes)):
+        raise ValueError(f"Expected labels as class indices in [0, {k}) (an int, or one per "
+                         f"item). Received: labels={labels!r}")
+    array = np.asarray(labels)
+    if array.ndim == 0:
+        array = np.full(n, array)
+    if array.dtype.kind == "f" and np.all(np.isfinite(array)) and np.all(array == np.round(array)):
+        array = array.astype("int64")
+    if array.dtype.kind not in "iu":
+        raise ValueError(f"Expected labels as integer class indices in [0, {k}). Received: "
+                         f"labels of dtype {array.dtype} ({_short(labels)})")
+    if array.shape != (n,):
+        raise ValueError(f"Expected one label per item, shape ({n},). Received: labels of "
+                         f"shape {array.shape}")
+    if array.size and (array.min() < 0 or array.max() >= k):
+        bad = array[(array < 0) | (array >= k)][0]
+        raise ValueError(f"Expected labels in [0, {k}) (this model knows {k} classes). "
+                         f"Received: a label {int(bad)}")
+    return array.astype("int32")
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -61,7 +61,8 @@ class CheckResult:
     plugin: str | None
     modality: str
     ok: bool
-    stage: str | None = None  # "build()", "fit", "encode", "decode", "sample", "reload"
+    stage: str | None = None  # "build()", "fit", "encode", "decode", "sample", "condition",
+    # "reload"
     error: str | None = None
     traceback: str = ""
     seconds: float = 0.0

@@ -11,7 +11,17 @@ from typing import Any, ClassVar, Literal
 
 Modality = Literal["image", "text"]
 MODALITIES: tuple[str, ...] = ("image", "text")
-CAPABILITIES: tuple[str, ...] = ("encode", "decode", "sample")
+CAPABILITIES: tuple[str, ...] = ("encode", "decode", "sample", "condition")
+# What a spec claims when it says nothing: the three of an unconditional model.
+DEFAULT_CAPABILITIES: frozenset[str] = frozenset({"encode", "decode", "sample"})
+# "condition": the model is conditioned on the dataset's labels (class indices into
+# ``DataInfo.label_names``). It trains on ``fit((x, labels))`` (each batch's inputs are the
+# pair), has ``num_classes``, and takes ``labels=`` in ``decode(z, labels=None)`` and
+# ``sample(n, seed=0, labels=None)`` (and ``encode(x, labels=None)`` if it encodes): an
+# int array of one label per item, or one int for all; None = any label (the model draws
+# them: ``sample`` from its seed, ``decode`` from a fixed one). Labels out of range, of
+# the wrong length or not integers raise ValueError("Expected ... Received: ...").
+# Image data only for the built-in conditional models (cvae, cgan).
 
 # Token ids every text tokenizer reserves.
 PAD, BOS, EOS, UNK = 0, 1, 2, 3
@@ -83,7 +93,8 @@ class ModelSpec:
     """Subclass this to offer a model family. Register the subclass from ``register_models``.
 
     Class attributes: ``name`` (unique, lowercase), ``family``, ``modalities``,
-    ``capabilities`` (what the built model offers of encode/decode/sample), ``Config``
+    ``capabilities`` (what the built model offers of encode/decode/sample, and
+    ``"condition"`` for a model conditioned on the data's labels), ``Config``
     (a frozen, keyword-only dataclass whose fields become the settings form) and
     ``mutable`` (Config fields that may change while training) and ``modality_defaults``
     (per modality, the Config values that replace the class defaults for that kind of data,
@@ -94,7 +105,7 @@ class ModelSpec:
     name: ClassVar[str]
     family: ClassVar[str]
     modalities: ClassVar[tuple[str, ...]] = ("image",)
-    capabilities: ClassVar[frozenset[str]] = frozenset(CAPABILITIES)
+    capabilities: ClassVar[frozenset[str]] = DEFAULT_CAPABILITIES
     description: ClassVar[str] = ""
     mutable: ClassVar[tuple[str, ...]] = ("learning_rate",)
     modality_defaults: ClassVar[Mapping[str, Mapping[str, Any]]] = {}

@@ -19,4 +19,4 @@ def test_model_meets_the_contract(name, modality):
 
 
 def test_every_builtin_model_is_checked():
-    assert {name for name, _ in CASES} >= {"ae", "vae", "gan", "transformer"}
+    assert {name for name, _ in CASES} >= {"ae", "vae", "gan", "transformer", "cvae", "cgan"}

@@ -227,8 +227,8 @@ def test_allow_list_loads_only_the_named_plugins_and_never_imports_others(make_d
     assert set(reg.models) == {"ae", "vae"} and not reg.failures
     assert "digits" in reg.datasets  # the built-in datasets always load
     blocked = {r["name"]: r["error"] for r in reg.rows() if r["status"] == "blocked"}
-    assert blocked == {n: "not in GENWIDGETS_ALLOW_PLUGINS" for n in ("gan", "transformer",
-                                                                      name)}
+    assert blocked == {n: "not in GENWIDGETS_ALLOW_PLUGINS"
+                       for n in ("gan", "transformer", "cvae", "cgan", name)}
 
 
 def test_deny_list_wins_over_the_allow_list(monkeypatch):

@@ -17,6 +17,8 @@ _LAZY = {
     "path": "interpolate",
     "manifold_grid": "grids",
     "plane_grid": "grids",
+    "label_rows": "grids",
+    "every_label": "conditional",
     "latent_health": "health",
     "CompiledNet": "compiled",
     "LatentSnapshots": "snapshots",

@@ -1,7 +1,8 @@
 """Grids of latent vectors to decode into a sheet of samples (NumPy only).
 
 Both grids are row-major ``(n * n, d)``: row ``i``, column ``j`` is item ``i * n + j``, so
-``decode(grid).reshape(n, n, ...)`` lays out like the picture it describes.
+``decode(grid).reshape(n, n, ...)`` lays out like the picture it describes. So are the
+rows of :func:`label_rows` (a conditional model's "same z, every label").
 """
 
 from __future__ import annotations
@@ -85,3 +86,18 @@ def _side(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     norm = np.linalg.norm(toward)
     v = toward / norm if norm > 1e-9 * max(1.0, np.linalg.norm(a + b)) else _perpendicular(u)
     return v * length
+
+
+def label_rows(z, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """"Same z, every label": ``(latents, labels)`` of ``num_classes`` rows of the ``n``
+    latents ``z`` (n, d), row-major (row ``k``, column ``j`` is item ``k * n + j``: latent
+    ``j`` as class ``k``), to decode with a conditional model."""
+    z = np.asarray(z, dtype="float32")
+    if z.ndim != 2 or len(z) < 1:
+        raise ValueError(f"Expected latents of shape (n, latent_dim), n >= 1. Received: "
+                         f"z.shape={z.shape}")
+    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) \
+            or num_classes < 1:
+        raise ValueError(f"Expected num_classes >= 1. Received: num_classes={num_classes!r}")
+    labels = np.repeat(np.arange(int(num_classes), dtype="int32"), len(z))
+    return np.tile(z, (int(num_classes), 1)), labels

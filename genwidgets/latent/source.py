@@ -205,10 +205,14 @@ class LatentSource:
         idx = self.subset(max_items, seed)
         return idx, self.encode(np.asarray(self.dataset.x)[idx])
 
-    def decode_raw(self, z) -> np.ndarray:
-        """Images (N, H, W, C) in [0, 1], or token ids (N, seq_len)."""
+    def decode_raw(self, z, labels=None) -> np.ndarray:
+        """Images (N, H, W, C) in [0, 1], or token ids (N, seq_len); ``labels`` (one per
+        latent, or one for all) for a conditional model."""
         self._need("decode")
         z = self._latents(z)
+        if labels is not None:  # the model's own decode: it takes the labels
+            self._need("condition")
+            return self._call(lambda model: np.asarray(model.decode(z, labels=labels)))
 
         def run(model):
             if self._decoder is _UNSET:
@@ -221,18 +225,37 @@ class LatentSource:
 
         return self._call(run)
 
-    def decode(self, z) -> Any:
+    def decode(self, z, labels=None) -> Any:
         """Images (N, H, W, C) in [0, 1], or a list of N strings for text."""
-        return self._as_items(self.decode_raw(z))
+        return self._as_items(self.decode_raw(z, labels))
 
-    def sample(self, n: int, seed: int = 0, temperature: float = 1.0) -> Any:
-        """``n`` samples from the model's prior: images, or a list of strings."""
+    def sample(self, n: int, seed: int = 0, temperature: float = 1.0, labels=None) -> Any:
+        """``n`` samples from the model's prior: images, or a list of strings; ``labels``
+        (one per sample, or one for all) for a conditional model (None: any label)."""
         self._need("sample")
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ValueError(f"Expected n >= 1 samples. Received: n={n!r}")
+        asked = {} if labels is None else {"labels": labels}
+        if labels is not None:
+            self._need("condition")
         out = self._call(lambda model: np.asarray(
-            model.sample(int(n), seed=int(seed), temperature=float(temperature))))
+            model.sample(int(n), seed=int(seed), temperature=float(temperature), **asked)))
         return self._as_items(out)
+
+    @property
+    def conditional(self) -> bool:
+        """Whether the model is conditioned on labels (the ``"condition"`` capability)."""
+        return "condition" in self.capabilities
+
+    @property
+    def variational(self) -> bool:
+        """A model with a posterior: it offers ``posterior`` or logs a ``kl`` loss part."""
+        if hasattr(self._model, "posterior"):
+            return True
+        try:
+            return any(getattr(m, "name", None) == "kl" for m in self._model.metrics)
+        except Exception:  # a model without metrics (a plain callable of from_keras)
+            return False
 
     def posterior(self, x):
         """``(mean, log_var)`` of q(z|x), if the model offers ``posterior(x)``; else None."""

@@ -42,7 +42,8 @@ class Prepared:
     config: Any
     changes: dict[str, Any]  # mutable settings given anew to a resume (checked)
     epochs: int
-    x: Any  # the items trained on (whole batches; the held-out ones removed)
+    x: Any  # the items trained on (whole batches; the held-out ones removed); with their
+    # labels (a LabelledItems) for a model with the "condition" capability
     x_val: Any  # the held-out items (whole batches), or None
     validation: dict | None  # the split config.json records, or None
     prior_x: Any  # what a model's prior is fitted on at the end: every item trained on
@@ -157,9 +158,12 @@ def prepare(spec: ModelSpec | str, dataset: Dataset | str, config: Any = None, *
         raise ValueError(
             f"Model {spec.name!r} takes {list(spec.modalities)} data. "
             f"Received: {dataset.info.modality} data {dataset.info.name!r}")
+    from genwidgets.training.labels import conditioned
     from genwidgets.training.validation import hold_out
 
-    prior_x, x_val, split = hold_out(dataset.x, validation, batch_size, seed=seed,
+    # a conditional model's items come with their labels (LabelledItems), split alike
+    dataset, items = conditioned(spec, dataset)
+    prior_x, x_val, split = hold_out(items, validation, batch_size, seed=seed,
                                      resume=resume,
                                      folder=folder.path if folder is not None else None)
     x, batch_size = full_batches(prior_x, batch_size)

@@ -10,6 +10,7 @@ import traceback
 from typing import Any
 
 from genwidgets.training.checkpointer import Checkpointer
+from genwidgets.training.labels import fit_inputs
 from genwidgets.training.record import Record
 from genwidgets.training.steering import Steering
 
@@ -137,7 +138,8 @@ class Worker:
             raise StopRun()
 
     def batches(self, epoch: int, offset: int):
-        """Endless ``(x_batch,)`` from batch ``offset`` of ``epoch`` on (this process's share)."""
+        """Endless ``(x_batch,)`` from batch ``offset`` of ``epoch`` on (this process's
+        share); ``((x_batch, labels),)`` for labelled items (a conditional model)."""
         x, size = self.x, self.batch_size
         count, index = self.placement.process_count, self.placement.process_index
         share = size // count
@@ -147,7 +149,7 @@ class Worker:
                 idx = order[b * size:(b + 1) * size]
                 if count > 1:
                     idx = idx[index * share:(index + 1) * share]
-                yield (x[idx],)
+                yield (fit_inputs(x[idx]),)
             epoch, offset = epoch + 1, 0
 
     def held_out_batches(self):
@@ -158,4 +160,5 @@ class Worker:
         while True:
             for b in range(len(x) // size):
                 batch = x[b * size:(b + 1) * size]
-                yield (batch[index * share:(index + 1) * share] if count > 1 else batch,)
+                yield (fit_inputs(batch[index * share:(index + 1) * share] if count > 1
+                                  else batch),)

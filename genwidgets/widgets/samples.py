@@ -217,18 +217,39 @@ class _Samples(W.VBox):
 
 
 class SampleGrid(_Samples):
-    """A grid of sampled images (one PNG), a seed and a Resample button."""
+    """A grid of sampled images (one PNG), a seed and a Resample button.
+
+    For a conditional model (the ``"condition"`` capability) also a label picker ("any",
+    or one of the data's label names) and a "same z, every label" switch: one row per
+    label, one column per z (``samples`` of them, at most 32), the style held along a
+    column while the class changes. Both are hidden for other models.
+    """
 
     css = "gw-sample-grid"
 
     def __init__(self, source, *, n: int = 16, seed: int = 0, width: int = 320,
                  live_every_s: float = 5.0):
+        from genwidgets.latent.conditional import ANY, label_choices
+
         source = as_source(source)
         check_modality(source, "image", "SampleGrid", "SampleList")
         self.width = width
         self.view = W.Image(value=BLANK_PNG, format="png", layout=W.Layout(width=f"{width}px"))
         self.view.add_class("gw-sample-images")
-        super().__init__(source, n=n, seed=seed, live_every_s=live_every_s)
+        shown = None if source.conditional else "none"
+        self.label = W.Dropdown(options=label_choices(source), value=ANY, description="label",
+                                layout=W.Layout(width="170px", display=shown),
+                                style={"description_width": "initial"})
+        self.every_label = W.ToggleButton(
+            value=False, description="same z, every label", icon="th",
+            tooltip="one row per label, one column per z: the style held, the class changed",
+            layout=W.Layout(width="auto", display=shown))
+        self.label.add_class("gw-sample-label")
+        self.every_label.add_class("gw-sample-every-label")
+        self.every_label.observe(lambda change: setattr(self.label, "disabled", change["new"]),
+                                 "value")
+        super().__init__(source, n=n, seed=seed, extra=(self.label, self.every_label),
+                         live_every_s=live_every_s)
 
     @classmethod
     def from_keras(cls, encoder, decoder, x, labels=None, label_names=None,
@@ -238,8 +259,20 @@ class SampleGrid(_Samples):
         (``n``, ``seed``...). The grid's ``source`` serves other views too."""
         return keras_view(cls, encoder, decoder, x, labels, label_names, options)
 
+    def _draw(self):
+        from genwidgets.latent.conditional import MAX_COLUMNS, every_label, sample_of
+
+        if self.every_label.value:  # (labels, n, H, W, C): shown a row per label
+            return every_label(self.source, min(self.count.value, MAX_COLUMNS),
+                               seed=self.seed.value)
+        return sample_of(self.source, self.count.value, self.seed.value, self.label.value)
+
     def _show(self, images) -> None:
-        cols = math.ceil(math.sqrt(len(images)))
+        if images.ndim == 5:  # the "every label" sheet: a row per label
+            cols = images.shape[1]
+            images = images.reshape(-1, *images.shape[2:])
+        else:
+            cols = math.ceil(math.sqrt(len(images)))
         self.view.value = image_grid_png(images, cols=cols,
                                          scale=pixel_scale(images, self.width / cols))
 

@@ -63,12 +63,16 @@ class GAN(keras.Model):
         self.data_info = DataInfo.from_dict(data_info)
         self.latent_dim = self.gan_config.latent_dim
         self.modality = self.data_info.modality
-        self.generator, self.discriminator = make_networks(self.gan_config, self.data_info)
+        self.generator, self.discriminator = self.networks()
         self.seed_generator = keras.random.SeedGenerator(self.gan_config.seed)
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self.built = True
+
+    def networks(self):
+        """``(generator, discriminator)`` for this data (a subclass may make others)."""
+        return make_networks(self.gan_config, self.data_info)
 
     @property
     def metrics(self):
@@ -113,22 +117,23 @@ class GAN(keras.Model):
     # -- the stateless JAX steps ------------------------------------------------
     def train_step(self, state, data):
         trainable, non_trainable, optimizer_vars, metrics_vars = state
-        real, at = self._real(data), _Positions(self)
+        (real, labels), at = self._real(data), _Positions(self)
         n = real.shape[0]
         (z_d, z_g), seed_state = self._draw_z(non_trainable[at.seed], n, 2)
         g_train, g_nt = at.take(trainable, at.g_train), at.take(non_trainable, at.g_nt)
         d_train, d_nt = at.take(trainable, at.d_train), at.take(non_trainable, at.d_nt)
 
         # 1. discriminator: real images -> 1 - label_smoothing, generated ones -> 0
-        fake, g_nt = self.generator.stateless_call(g_train, g_nt, z_d, training=True)
-        d_loss_fn = self._d_loss_fn(real, ops.stop_gradient(fake))
+        fake, g_nt = self.generator.stateless_call(g_train, g_nt, self._g_in(z_d, labels),
+                                                   training=True)
+        d_loss_fn = self._d_loss_fn(real, ops.stop_gradient(fake), labels)
         (d_loss, d_nt), d_grads = jax.value_and_grad(d_loss_fn, has_aux=True)(d_train, d_nt)
         d_opt_vars = at.take(optimizer_vars, at.d_opt)
         d_train, d_opt_vars = self.optimizer.d_optimizer.stateless_apply(
             d_opt_vars, d_grads, d_train)
 
         # 2. generator: make the updated discriminator call its images real
-        g_loss_fn = self._g_loss_fn(d_train, d_nt, z_g, training=True)
+        g_loss_fn = self._g_loss_fn(d_train, d_nt, z_g, labels, training=True)
         (g_loss, g_nt), g_grads = jax.value_and_grad(g_loss_fn, has_aux=True)(g_train, g_nt)
         g_opt_vars = at.take(optimizer_vars, at.g_opt)
         g_train, g_opt_vars = self.optimizer.g_optimizer.stateless_apply(
@@ -147,21 +152,30 @@ class GAN(keras.Model):
     def test_step(self, state, data):
         """Both losses on held-out images, nothing updated but the seed (for ``val_*``)."""
         trainable, non_trainable, metrics_vars = state
-        real, at = self._real(data), _Positions(self)
+        (real, labels), at = self._real(data), _Positions(self)
         (z,), seed_state = self._draw_z(non_trainable[at.seed], real.shape[0], 1)
         g_train, g_nt = at.take(trainable, at.g_train), at.take(non_trainable, at.g_nt)
         d_train, d_nt = at.take(trainable, at.d_train), at.take(non_trainable, at.d_nt)
-        fake, _ = self.generator.stateless_call(g_train, g_nt, z, training=False)
-        d_loss, _ = self._d_loss_fn(real, fake, training=False)(d_train, d_nt)
-        g_loss, _ = self._g_loss_fn(d_train, d_nt, z, training=False)(g_train, g_nt)
+        fake, _ = self.generator.stateless_call(g_train, g_nt, self._g_in(z, labels),
+                                                training=False)
+        d_loss, _ = self._d_loss_fn(real, fake, labels, training=False)(d_train, d_nt)
+        g_loss, _ = self._g_loss_fn(d_train, d_nt, z, labels, training=False)(g_train, g_nt)
         logs, metrics_vars = self._log(metrics_vars, d_loss, g_loss)
         non_trainable = at.put(non_trainable, {at.seed: seed_state})
         return logs, (trainable, non_trainable, metrics_vars)
 
-    @staticmethod
-    def _real(data):
+    def _real(self, data):
+        """``(images in the generator's [-1, 1], labels or None)`` of a batch."""
         x = keras.utils.unpack_x_y_sample_weight(data)[0]
-        return ops.cast(x, "float32") * 2.0 - 1.0  # the generator's tanh range
+        return ops.cast(x, "float32") * 2.0 - 1.0, None  # the generator's tanh range
+
+    def _g_in(self, z, labels):
+        """The generator's inputs for latents ``z`` (a conditional GAN adds the labels)."""
+        return z
+
+    def _d_in(self, images, labels):
+        """The discriminator's inputs for ``images`` (a conditional GAN adds the labels)."""
+        return images
 
     def _draw_z(self, seed_state, n: int, count: int):
         """``count`` batches of z ~ N(0, I) from the model's seed generator, statelessly."""
@@ -170,9 +184,10 @@ class GAN(keras.Model):
                   for _ in range(count)]
         return zs, s.get_current_value(self.seed_generator.state)
 
-    def _d_loss_fn(self, real, fake, training=True):
+    def _d_loss_fn(self, real, fake, labels, training=True):
         n = real.shape[0]
         both = ops.concatenate([real, fake], axis=0)
+        both = self._d_in(both, None if labels is None else ops.concatenate([labels, labels]))
         real_target = 1.0 - self.gan_config.label_smoothing
         targets = ops.concatenate([ops.full((n, 1), real_target), ops.zeros((n, 1))], axis=0)
 
@@ -183,11 +198,12 @@ class GAN(keras.Model):
 
         return d_loss_fn
 
-    def _g_loss_fn(self, d_train, d_nt, z, training=True):
+    def _g_loss_fn(self, d_train, d_nt, z, labels, training=True):
         def g_loss_fn(g_train, g_nt):
-            images, g_nt = self.generator.stateless_call(g_train, g_nt, z, training=training)
+            images, g_nt = self.generator.stateless_call(
+                g_train, g_nt, self._g_in(z, labels), training=training)
             logits, _ = self.discriminator.stateless_call(
-                d_train, d_nt, images, training=training)
+                d_train, d_nt, self._d_in(images, labels), training=training)
             return _bce(ops.ones((z.shape[0], 1)), logits), g_nt
 
         return g_loss_fn

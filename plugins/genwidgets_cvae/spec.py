@@ -1,0 +1,34 @@
+"""What the conditional VAE offers and its settings (no Keras import here)."""
+
+from __future__ import annotations
+
+from genwidgets import ModelSpec
+from genwidgets_vae.config import HYPER_SETTINGS, VAEConfig
+
+
+class CVAESpec(ModelSpec):
+    name = "cvae"
+    family = "vae"
+    modalities = ("image",)  # conditioned on class labels: labelled images only
+    capabilities = frozenset({"encode", "decode", "sample", "condition"})
+    description = (
+        "Conditional VAE (Sohn et al. 2015) on labelled images: the label's one-hot goes to "
+        "the encoder and to the decoder, so z keeps the style and the label picks the class: "
+        "decode(z, labels=...) draws any class in the same style. Needs data with labels. "
+        "Half the time in training the encoder is not told the label, so it also encodes "
+        "items without one (the map, snapshots)."
+    )
+    mutable = ("learning_rate", *HYPER_SETTINGS)
+
+    Config = VAEConfig  # the VAE's settings (genwidgets_vae/config.py); text ones do not apply
+
+    def build(self, config, data_info):
+        from genwidgets_cvae.model import build_cvae
+
+        return build_cvae(config, data_info)
+
+    def custom_objects(self):
+        from genwidgets import fast_conv
+        from genwidgets_cvae.model import ConditionalVAE
+
+        return {"ConditionalVAE": ConditionalVAE, **fast_conv.CUSTOM_OBJECTS}
