@@ -1,5 +1,5 @@
-"""The parts of a :class:`LatentMap`: its Plotly figure, re-sending a figure's full
-state, and what lies beside the figure: the item panel, the health line and the timeline.
+"""The parts of a :class:`LatentMap`: its Plotly figure, and what lies beside it: the
+item panel, the health line and the timeline.
 
 Traces, in order: ``space`` (a transparent heatmap under everything: it receives clicks
 on empty space, at the resolution of its grid), one scatter per label (or one ``data``
@@ -8,7 +8,6 @@ trace), the ``path`` A -> B and the ``selected`` marker.
 
 from __future__ import annotations
 
-import copy
 import html
 import textwrap
 
@@ -81,14 +80,6 @@ def map_traces(xy: np.ndarray, idx: np.ndarray, labels, hover: list[str], bounds
                              marker=dict(symbol="x-thin-open", size=14, color="#d62728",
                                          line=dict(width=3, color="#d62728"))))
     return traces, groups
-
-
-def resync(figure: go.FigureWidget) -> None:
-    """Re-send a FigureWidget's full state. Plotly sends the full data only at creation,
-    then deltas; a view that connects later (a reload, Voila, saved state) builds from
-    this state, so it must be the current one. (FigureWidget's own display does the same.)"""
-    figure._widget_data = copy.deepcopy(figure._data)
-    figure._widget_layout = copy.deepcopy(figure._layout_obj._props)
 
 
 # -- beside the figure: the health line and the timeline ----------------------------------

@@ -38,8 +38,8 @@ from genwidgets.widgets.latent_figure import (
     hover_text,
     map_layout,
     map_traces,
-    resync,
 )
+from genwidgets.widgets.plotly_state import keep_late_viewers_current
 from genwidgets.widgets.samples import (
     RunFollower,
     as_source,
@@ -264,8 +264,8 @@ class LatentMap(W.VBox):
 
     @contextlib.contextmanager
     def _sending(self):
-        """Re-send the figure's full state once, when the outermost change is done: a
-        view that connects later (a reload, Voila) builds from it (see ``resync``)."""
+        """Make the figure's stored state current once, when the outermost change is
+        done: a view that connects later (a reload, Voila) builds from it."""
         self._depth += 1
         try:
             yield
@@ -273,7 +273,7 @@ class LatentMap(W.VBox):
             self._depth -= 1
             if not self._depth and self._changed:
                 self._changed = False
-                resync(self.figure)
+                keep_late_viewers_current(self.figure)
 
     def _warm_decoder(self) -> None:
         """Decode one point now, so the person's first click does not wait for the decoder
@@ -419,7 +419,7 @@ class LatentMap(W.VBox):
         mode = self.click_mode.value
         # One Plotly update for the whole click (marker, path, linked views' path), sent
         # after the images: each update redraws the map in the page (~150-500 ms on 2
-        # cores), and frames behind it wait. The batch ends before _sending resyncs.
+        # cores), and frames behind it wait. The batch ends before _sending stores the state.
         with self._sending(), self.figure.batch_update():
             self._show_pick(pick)
             if mode in ("a", "b"):  # "set A" moves on to "set B", "set B" back to decode

@@ -15,11 +15,12 @@ sees every point drawn so far and live viewers get no extra traffic.
 
 from __future__ import annotations
 
-import copy
 import math
 
 import ipywidgets as W
 import plotly.graph_objects as go
+
+from genwidgets.widgets.plotly_state import keep_late_viewers_current
 
 SKIP = ("step", "epoch", "t")
 # The total solid and dark, its parts dashed in colour: where the loss is nearly its
@@ -27,16 +28,6 @@ SKIP = ("step", "epoch", "t")
 TOTAL_LINE = dict(color="#212121", width=2.5)
 PART_DASH = "dash"
 MAX_EPOCH_LINES = 40  # beyond this, every k-th epoch gets its line
-
-
-def keep_late_viewers_current(figure: go.FigureWidget) -> None:
-    """Make the state a newly connecting view builds from (``_widget_data``,
-    ``_widget_layout``) the figure's current one, without a message to connected views:
-    they already follow the deltas. The values are stored under the traits without
-    notifying, so ipywidgets sends them only when a page asks for every widget's state."""
-    values = figure._trait_values
-    values["_widget_data"] = copy.deepcopy(figure._data)
-    values["_widget_layout"] = copy.deepcopy(figure._layout_obj._props)
 
 
 class _Series:
