@@ -62,12 +62,12 @@ def cmd_plugins(args) -> int:
     return 0
 
 
-def _refuse_on_resume(folder, doc: dict, args, data_options: dict) -> None:
+def _refuse_on_resume(folder, run_config, recorded: dict, args, data_options: dict) -> None:
     """What a resume cannot change (model, data, batch size): refused when given otherwise,
-    never silently ignored. Settings (``--set``) are checked by the Run: mutable ones apply."""
-    recorded = doc.get("data_options") or {}
-    asked = {"--model": (args.model, doc["model"]), "--data": (args.data, doc["data"]),
-             "--batch-size": (args.batch_size, doc.get("batch_size", 64))}
+    never silently ignored. Settings (``--set``) are checked by the Run: mutable ones apply.
+    ``run_config``: the folder's RunConfig; ``recorded``: its data options, typed."""
+    asked = {"--model": (args.model, run_config.model), "--data": (args.data, run_config.data),
+             "--batch-size": (args.batch_size, run_config.settings()["batch_size"])}
     for key, value in data_options.items():
         asked["--data-opt"] = (f"{key}={value}", f"{key}={recorded.get(key)}")
         if recorded.get(key) != value:
@@ -87,7 +87,7 @@ def _resume(args, registry):
 
     from genwidgets.config import data_options, parse_assignments
     from genwidgets.training.checkpoint import checkpoint_dirs, no_checkpoint_error
-    from genwidgets.training.resume import read_run_config
+    from genwidgets.training.run_config import RunConfig
 
     folder = Path(args.resume)
     if args.overwrite:
@@ -99,18 +99,19 @@ def _resume(args, registry):
                          f"--resume {folder} --out {args.out}.")
     if not checkpoint_dirs(folder):  # refused before any data is loaded; nothing changes
         raise no_checkpoint_error(folder, cli=True)
-    doc = read_run_config(folder)
-    data_spec = registry.dataset(doc["data"])
-    recorded = data_options(data_spec, doc.get("data_options"))  # "200" of old runs: 200
+    run_config = RunConfig.read(folder)  # says which key is missing or of the wrong type
+    data_spec = registry.dataset(run_config.data)
+    recorded = data_options(data_spec, run_config.data_options)  # "200" of old runs: 200
     given = data_options(data_spec, parse_assignments(args.data_opt))
-    _refuse_on_resume(folder, {**doc, "data_options": recorded}, args, given)
-    spec = registry.model(doc["model"])
+    _refuse_on_resume(folder, run_config, recorded, args, given)
+    spec = registry.model(run_config.model)
     dataset = data_spec.load(**recorded)
-    kwargs = {"epochs": doc.get("epochs", 10) if args.epochs is None else args.epochs,
-              "batch_size": doc.get("batch_size", 64),
-              "distribution": args.distribution or doc.get("distribution", "auto"),
-              "precision": args.precision or doc.get("precision", "float32"),
-              "seed": doc.get("seed"), "data_options": recorded, "resume": True,
+    settings = run_config.settings()  # as recorded, defaults where the file does not say
+    kwargs = {"epochs": settings["epochs"] if args.epochs is None else args.epochs,
+              "batch_size": settings["batch_size"],
+              "distribution": args.distribution or settings["distribution"],
+              "precision": args.precision or settings["precision"],
+              "seed": settings["seed"], "data_options": recorded, "resume": True,
               "config": parse_assignments(args.set) or None,
               "validation": _validation(args)}
     args.out = str(folder)

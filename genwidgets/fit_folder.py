@@ -10,13 +10,12 @@ held while a fit writes, rows appended, the config and model replaced atomically
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
-from genwidgets.training.folder import (LOCK, OWN_FILES, FolderInUseError, RunFolder,
-                                        atomic_write_text)
+from genwidgets.training.folder import LOCK, OWN_FILES, FolderInUseError, RunFolder
 from genwidgets.training.ownership import check_new, remove_own_files
+from genwidgets.training.run_config import write_run_config
 
 
 class FitFolderInUseError(FolderInUseError):
@@ -110,7 +109,7 @@ class FitFolder:
                    "config": fit_config(model, params), "written_by": "LiveLoss",
                    "backend": keras.backend.backend(), "keras_version": keras.__version__,
                    "genwidgets_version": __version__}
-            atomic_write_text(self.path / "config.json", json.dumps(doc, indent=2))
+            write_run_config(self.path, doc)
             self._written = True
         except BaseException:
             folder.lock.release()

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from genwidgets._backend import import_keras
+from genwidgets.atomic import replacing
 
 keras = import_keras()
 
@@ -128,7 +129,8 @@ def _write_sprite(sprite: np.ndarray, path: Path) -> None:
         sprite[:, :3].transpose(0, 2, 3, 1)
     grid = cells.reshape(cols, cols, side, side, 3).transpose(0, 2, 1, 3, 4)
     grid = grid.reshape(cols * side, cols * side, 3)
-    Image.fromarray(np.uint8(np.round(grid * 255))).save(path)
+    with replacing(path, keep_suffix=True) as tmp:  # whole: ``.sprite.123.tmp.png`` first
+        Image.fromarray(np.uint8(np.round(grid * 255))).save(tmp)
 
 
 def write_projector(writer, snapshot, *, x=None, labels=None, label_names=None,

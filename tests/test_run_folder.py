@@ -19,11 +19,12 @@ import numpy as np
 import pytest
 
 import genwidgets  # noqa: F401  (sets the Keras backend before keras is imported)
+from genwidgets.atomic import write_text
 from genwidgets.cli import main
 from genwidgets.training import Run
 from genwidgets.training.checkpoint import checkpoint_dirs, write_checkpoint
 from genwidgets.training.folder import (DamagedFileError, FolderInUseError, FolderLockedError,
-                                        RunFolderError, atomic_write_text, read_jsonl)
+                                        RunFolderError, read_jsonl)
 from tests.helpers import digits, wait_for
 
 CONFIG = {"latent_dim": 2}
@@ -286,7 +287,7 @@ def test_temporary_files_are_per_process(tmp_path, monkeypatch):
     seen = []
     real = os.replace
     monkeypatch.setattr(os, "replace", lambda a, b: (seen.append(Path(a).name), real(a, b)))
-    atomic_write_text(tmp_path / "config.json", "{}")
+    write_text(tmp_path / "config.json", "{}")
     assert seen == [f".config.json.{os.getpid()}.tmp"]
     monkeypatch.undo()
     # a checkpoint writer leaves a live process's temporary folder alone

@@ -61,12 +61,14 @@ def local_template(folder: Path, template_paths: list[str]) -> Path:
     puts first in Voila's template paths."""
     import re
 
+    from genwidgets.atomic import write_text
+
     found = [Path(p) / "index.html.j2" for p in template_paths
              if (Path(p) / "index.html.j2").is_file()]
     if found:
         page = found[0].read_text(encoding="utf-8")
         page = re.sub(r'\s*<link[^>]+href="https?://[^"]+"[^>]*>', "", page)
-        (folder / "index.html.j2").write_text(page, encoding="utf-8")
+        write_text(folder / "index.html.j2", page)
     return folder
 
 

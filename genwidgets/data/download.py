@@ -24,6 +24,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from genwidgets.atomic import replacing
 from genwidgets.data.files import MAX_BYTES, gib
 from genwidgets.data.validate import DataError
 
@@ -109,43 +110,43 @@ def fetch(kind: str, splits: list[str], timeout: float = 30.0) -> Path:
 
 def _download(url: str, target: Path, timeout: float, sha256: str | None) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    part = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.part")
     digest = hashlib.sha256()
     report = _progress.get()
     bar = None
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response, open(part, "wb") as out:
-            length = response.headers.get("Content-Length")
-            total = int(length) if length and length.isdigit() else None
-            if total is not None and total > MAX_BYTES:
-                raise ValueError(f"the server offers {gib(total)}, more than {gib(MAX_BYTES)}")
-            if report is None:
-                from tqdm.auto import tqdm
+    try:  # into a temporary file of this thread, checked, then renamed into place
+        with replacing(target, per_thread=True) as part:
+            with urllib.request.urlopen(url, timeout=timeout) as response, \
+                    open(part, "wb") as out:
+                length = response.headers.get("Content-Length")
+                total = int(length) if length and length.isdigit() else None
+                if total is not None and total > MAX_BYTES:
+                    raise ValueError(f"the server offers {gib(total)}, more than "
+                                     f"{gib(MAX_BYTES)}")
+                if report is None:
+                    from tqdm.auto import tqdm
 
-                bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024,
-                           desc=f"downloading {target.name}", leave=True)
-            done = 0
-            if report is not None:
-                report(target.name, 0, total)
-            while chunk := response.read(CHUNK):
-                done += len(chunk)
-                if done > MAX_BYTES:
-                    raise ValueError(f"the download passes {gib(MAX_BYTES)}")
-                out.write(chunk)
-                digest.update(chunk)
-                if bar is not None:
-                    bar.update(len(chunk))
-                else:
-                    report(target.name, done, total)
-        if total is not None and done != total:
-            raise ValueError(f"the download stopped at {done:,} of {total:,} bytes")
-        if sha256 is not None and digest.hexdigest() != sha256:
-            raise ValueError(f"the file's SHA-256 is {digest.hexdigest()}, not {sha256}")
-        os.replace(part, target)
+                    bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024,
+                               desc=f"downloading {target.name}", leave=True)
+                done = 0
+                if report is not None:
+                    report(target.name, 0, total)
+                while chunk := response.read(CHUNK):
+                    done += len(chunk)
+                    if done > MAX_BYTES:
+                        raise ValueError(f"the download passes {gib(MAX_BYTES)}")
+                    out.write(chunk)
+                    digest.update(chunk)
+                    if bar is not None:
+                        bar.update(len(chunk))
+                    else:
+                        report(target.name, done, total)
+            if total is not None and done != total:
+                raise ValueError(f"the download stopped at {done:,} of {total:,} bytes")
+            if sha256 is not None and digest.hexdigest() != sha256:
+                raise ValueError(f"the file's SHA-256 is {digest.hexdigest()}, not {sha256}")
     finally:
         if bar is not None:
             bar.close()
-        part.unlink(missing_ok=True)
 
 
 _REACH: dict[str, tuple[float, bool]] = {}

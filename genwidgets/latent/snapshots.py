@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from genwidgets._backend import import_keras
+from genwidgets.atomic import write_bytes
 from genwidgets.latent.subsets import subset_indices
 
 keras = import_keras()
@@ -92,10 +93,8 @@ class SnapshotStore:
             arrays["log_var"] = snapshot.log_var
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)
-        path = self.folder / f"epoch_{snapshot.epoch:04d}.npz"
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # per process
-        tmp.write_bytes(buffer.getvalue())
-        os.replace(tmp, path)  # a reader never sees half a file
+        # whole or not at all: a reader never sees half a file
+        write_bytes(self.folder / f"epoch_{snapshot.epoch:04d}.npz", buffer.getvalue())
 
     def clear(self, after: int | None = None) -> None:
         """Remove the snapshots (only those of epochs later than ``after``, if given)."""

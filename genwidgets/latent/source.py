@@ -8,7 +8,6 @@ moment, or the model's own ``encode`` / ``decode`` when those cannot be compiled
 
 from __future__ import annotations
 
-import json
 import threading
 from pathlib import Path
 from typing import Any
@@ -68,26 +67,27 @@ class LatentSource:
         """
         from genwidgets._backend import import_keras
         from genwidgets.registry import get_registry
+        from genwidgets.training.run_config import RunConfig
 
         folder = Path(path)
-        config, weights = folder / "config.json", folder / "model.keras"
+        config, weights = RunConfig.path_in(folder), folder / "model.keras"
         if not config.is_file() or not weights.is_file():
             raise FileNotFoundError(
                 f"Expected a run folder holding config.json and model.keras. Received: "
                 f"{str(folder)!r}, which has "
                 f"{sorted(p.name for p in folder.iterdir()) if folder.is_dir() else 'no folder'}"
                 f". A run writes model.keras when it finishes or stops.")
-        doc = json.loads(config.read_text(encoding="utf-8"))
+        recorded = RunConfig.read(folder)  # says which key is missing or of the wrong type
         registry = get_registry()
-        spec = registry.model(doc["model"])
+        spec = registry.model(recorded.model)
         if dataset is None:
-            dataset = _reload_data(registry, doc)
+            dataset = _reload_data(registry, recorded)
         tokenizer = None
-        if doc.get("tokenizer"):
+        if recorded.tokenizer:
             from genwidgets.data.tokenizers import tokenizer_from_dict
 
-            tokenizer = tokenizer_from_dict(doc["tokenizer"])
-        _check_same_data(doc, dataset, tokenizer)
+            tokenizer = tokenizer_from_dict(recorded.tokenizer)
+        _check_same_data(recorded, dataset, tokenizer)
         keras = import_keras()
         model = keras.saving.load_model(weights, custom_objects=spec.custom_objects(),
                                         safe_mode=True)
@@ -304,8 +304,9 @@ class LatentSource:
                 f"latent_dim={self.latent_dim})")
 
 
-def _reload_data(registry, doc: dict) -> Dataset:
-    name, options = doc.get("data"), dict(doc.get("data_options") or {})
+def _reload_data(registry, recorded) -> Dataset:
+    """The data of a run's RunConfig, loaded again by name with its options."""
+    name, options = recorded.data, dict(recorded.data_options or {})
     if name not in registry.datasets:
         raise ValueError(
             f"The run's data {name!r} is not a registered dataset, so it cannot be loaded "
@@ -317,8 +318,8 @@ def _reload_data(registry, doc: dict) -> Dataset:
     return spec.load(**data_options(spec, options))  # typed: "200" of older runs is 200
 
 
-def _check_same_data(doc: dict, dataset: Dataset, tokenizer) -> None:
-    saved = doc.get("data_info") or {}
+def _check_same_data(recorded, dataset: Dataset, tokenizer) -> None:
+    saved = recorded.data_info or {}
     shape = tuple(saved.get("shape") or ())
     if shape and tuple(dataset.info.shape) != shape:
         raise ValueError(f"Expected data items of shape {shape}, as the run was trained on. "

@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from genwidgets.atomic import fsync_dir, fsync_file
 from genwidgets.training.files import (  # noqa: F401  (checkpoint_dirs: read here too)
     CHECKPOINT_PREFIX, CHECKPOINTS, DamagedFileError, RunFolderError, checkpoint_dirs,
     read_jsonl)
@@ -50,19 +51,6 @@ class Checkpoint:
         return int(self.state["step"])
 
 
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
@@ -80,17 +68,14 @@ def write_checkpoint(run_folder: str | os.PathLike, model, state: dict[str, Any]
     tmp.mkdir()
     try:
         model_path = tmp / "model.keras"
-        model.save(model_path)
-        with open(model_path, "rb") as f:
-            os.fsync(f.fileno())
+        model.save(model_path)  # into the hidden folder: the folder is renamed into place
+        fsync_file(model_path)
         doc = {"format": FORMAT, **state, "written": time.time(),
                "files": {"model.keras": {"size": model_path.stat().st_size,
                                          "sha256": _sha256(model_path)}}}
-        with open(tmp / "state.json", "w", encoding="utf-8") as f:
-            f.write(json.dumps(doc, indent=2))
-            f.flush()
-            os.fsync(f.fileno())
-        _fsync_dir(tmp)
+        (tmp / "state.json").write_text(json.dumps(doc, indent=2), encoding="utf-8")
+        fsync_file(tmp / "state.json")
+        fsync_dir(tmp)
         final = root / f"{PREFIX}{step:09d}"
         if final.exists():  # the same step again (a stop right after an epoch's checkpoint)
             trash = root / f".old-{os.getpid()}-{time.monotonic_ns()}"
@@ -99,7 +84,7 @@ def write_checkpoint(run_folder: str | os.PathLike, model, state: dict[str, Any]
             shutil.rmtree(trash, ignore_errors=True)
         else:
             os.replace(tmp, final)
-        _fsync_dir(root)
+        fsync_dir(root)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

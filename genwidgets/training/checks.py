@@ -80,17 +80,16 @@ def data_fingerprint(dataset: Dataset) -> dict[str, Any]:
 
 def check_same_data(out: Path, dataset: Dataset, fingerprint: dict[str, Any]) -> None:
     """Refuse to resume the run in ``out`` on data other than those it was trained on."""
-    import json
-
-    from genwidgets.training.folder import RunFolderError
+    from genwidgets.training.files import RunFolderError
+    from genwidgets.training.run_config import RunConfig
 
     try:
-        doc = json.loads((Path(out) / "config.json").read_text(encoding="utf-8"))
-        was = doc["data_fingerprint"]
-    except (OSError, ValueError, KeyError, TypeError):
+        recorded = RunConfig.read(out)
+    except RunFolderError:
+        return  # no config.json to compare with (what reads it next says what is wrong)
+    was = recorded.data_fingerprint
+    if was is None or "sha256" not in was:
         return  # a run of an older genwidgets: nothing to compare with
-    if not isinstance(was, dict) or "sha256" not in was:
-        return
     changes = []
     if (was.get("items"), was.get("shape")) != (fingerprint["items"], fingerprint["shape"]):
         changes.append(f"{fingerprint['items']} items of shape {tuple(fingerprint['shape'])}, "
@@ -101,7 +100,7 @@ def check_same_data(out: Path, dataset: Dataset, fingerprint: dict[str, Any]) ->
         changes.append("the tokenizer differs (another vocabulary)")
     if changes:
         raise RunFolderError(
-            f"{out}: the data differ from those the run was trained on ({doc.get('data')!r} "
-            f"with options {doc.get('data_options') or {}}): {'; '.join(changes)}. Expected "
+            f"{out}: the data differ from those the run was trained on ({recorded.data!r} "
+            f"with options {recorded.data_options or {}}): {'; '.join(changes)}. Expected "
             f"the same data to resume. Nothing was changed. Resume with the data the run "
             f"had, or start a new run in another folder.")

@@ -1,7 +1,8 @@
-"""A run folder's files: their names, the errors about them, reading their rows, the one
-atomic writer, and what tells that a writer touched them. Every other part of
-:mod:`genwidgets.training` that reads or writes a run folder imports from here (and this
-imports none of them), so the arrows between them point one way.
+"""A run folder's files: their names, the errors about them, reading their rows, and what
+tells that a writer touched them (a file written whole goes through
+:mod:`genwidgets.atomic`). Every other part of :mod:`genwidgets.training` that reads or
+writes a run folder imports from here (and this imports none of them), so the arrows
+between them point one way.
 """
 
 from __future__ import annotations
@@ -110,18 +111,6 @@ def _row(line: bytes) -> dict | None:
     except (UnicodeDecodeError, ValueError):
         return None
     return row if isinstance(row, dict) else None
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # per process
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def signature(path: str | os.PathLike) -> tuple:

@@ -1,7 +1,9 @@
 """A run's folder on disk: ``config.json``, ``batches.jsonl``, ``history.jsonl``, ``model.keras``.
 
-Every file is either appended line by line or written to a temporary file of this process
-and ``os.replace``d, so a crash never leaves a half-written JSON document or model.
+Every file is either appended line by line or written whole by :mod:`genwidgets.atomic`
+(a temporary file of this process, fsynced and ``os.replace``d), so a crash never leaves a
+half-written JSON document or model. ``config.json`` is read and written by
+:class:`~genwidgets.training.run_config.RunConfig`.
 
 A folder is never reset behind its owner's back: a new run takes an empty or new folder
 (``ownership.check_new``), and ``overwrite=True`` removes only the files genwidgets writes
@@ -19,22 +21,12 @@ import os
 from pathlib import Path
 from typing import Any
 
+from genwidgets.atomic import replacing, write_text
 from genwidgets.training.files import (  # noqa: F401  (the names folder.py is read for)
     BOOKKEEPING, LOCK, LOSS_SKIP, OWN_FILES, OWNER, ROW_FILES, DamagedFileError,
-    FolderInUseError, FolderLockedError, RunFolderError, atomic_write_text, read_jsonl,
-    signature)
+    FolderInUseError, FolderLockedError, RunFolderError, read_jsonl, signature)
 from genwidgets.training.lock import FolderLock
-
-# -- writing files --------------------------------------------------------------------------
-def save_model(model, path: Path) -> None:
-    """Write ``model`` to ``path`` atomically (a crash never leaves a half-written file)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.keras")
-    try:
-        model.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+from genwidgets.training.run_config import RunConfig, write_run_config
 
 
 class RunFolder:
@@ -63,25 +55,21 @@ class RunFolder:
         }
         if dataset.tokenizer is not None and hasattr(dataset.tokenizer, "to_dict"):
             doc["tokenizer"] = dataset.tokenizer.to_dict()
-        atomic_write_text(self.path / "config.json", json.dumps(doc, indent=2))
+        write_run_config(self.path, doc)
 
     def write_rows(self, name: str, rows: list[dict[str, Any]]) -> None:
         """Make a JSON-lines file hold exactly ``rows`` (a resume drops those after its
         checkpoint), atomically."""
         self.close()
-        atomic_write_text(self.path / name, "".join(json.dumps(r) + "\n" for r in rows))
+        write_text(self.path / name, "".join(json.dumps(r) + "\n" for r in rows))
 
     def copy_model(self, source: Path) -> Path:
         """Make ``model.keras`` a copy of ``source`` (a checkpoint's), atomically."""
         import shutil
 
         path = self.path / "model.keras"
-        tmp = path.with_name(f".model.{os.getpid()}.tmp.keras")
-        try:
+        with replacing(path, keep_suffix=True) as tmp:
             shutil.copyfile(source, tmp)
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
         return path
 
     def append_batches(self, rows: list[dict]) -> None:
@@ -97,8 +85,10 @@ class RunFolder:
             f.write(json.dumps(row) + "\n")
 
     def save_model(self, model) -> Path:
+        """Write ``model.keras``, whole (a crash never leaves a half-written file)."""
         path = self.path / "model.keras"
-        save_model(model, path)
+        with replacing(path, keep_suffix=True) as tmp:
+            model.save(tmp)
         return path
 
     def close(self) -> None:
@@ -152,12 +142,13 @@ def read_run(path: str | os.PathLike) -> RunRecord:
     record = RunRecord(path)
     try:
         record.saved = (path / "model.keras").exists()
-        if not (path / "config.json").is_file():  # a FIFO would block the reader
-            raise ValueError("not a regular file")
-        doc = json.loads((path / "config.json").read_text(encoding="utf-8"))
-        record.model, record.data = str(doc["model"]), str(doc["data"])
-        record.config = dict(doc.get("config") or {})
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        run_config = RunConfig.read(path)  # says which file and what is wrong
+        record.model, record.data = run_config.model, run_config.data
+        record.config = dict(run_config.config or {})
+    except RunFolderError as exc:
+        record.error = str(exc)
+        return record
+    except OSError as exc:
         record.error = (f"{path / 'config.json'} cannot be read "
                         f"({type(exc).__name__}: {exc}). Expected a run folder written by "
                         f"genwidgets (Run(out=...) or `genwidgets train --out`).")

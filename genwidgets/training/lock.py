@@ -9,7 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-from genwidgets.training.files import LOCK, OWNER, FolderLockedError, atomic_write_text
+from genwidgets.atomic import write_text
+from genwidgets.training.files import LOCK, OWNER, FolderLockedError
 
 
 
@@ -42,7 +43,7 @@ class FolderLock:
             doc = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time(),
                    "command": " ".join(sys.argv)[:300]}
             try:
-                atomic_write_text(self.path / OWNER, json.dumps(doc))
+                write_text(self.path / OWNER, json.dumps(doc))
             except OSError:
                 pass
 

@@ -14,7 +14,8 @@ from genwidgets.training.files import (  # noqa: F401  (signature: read here too
     signature)
 from genwidgets.training.folder import read_run
 
-# temporaries of genwidgets.training.folder (``.config.json.123.tmp``, ``.model.123.tmp.keras``)
+# temporaries genwidgets.atomic writes a run's files through (``.config.json.123.tmp``,
+# ``.model.123.tmp.keras``)
 _OWN_TMP = re.compile(r"^\.(config\.json|batches\.jsonl|history\.jsonl)(\.\d+)?\.tmp$|"
                       r"^\.model(\.\d+)?\.tmp\.keras$")
 # checkpoint folders (see checkpoint.py) and latent snapshots (genwidgets.latent.snapshots)

@@ -14,53 +14,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from genwidgets.training.checks import integer
-from genwidgets.training.folder import RunFolderError
-
-# config.json's keys a resume reads, with the type each must have (None: may be missing)
-FIELDS = {"model": str, "data": str, "config": dict, "data_options": dict, "epochs": int,
-          "batch_size": int, "seed": int, "distribution": str, "precision": str, "validation": dict}
-REQUIRED = ("model", "data")
-
-
-def read_run_config(folder: str | Path) -> dict[str, Any]:
-    """``folder``'s ``config.json``, its keys checked (a RunFolderError says which is wrong)."""
-    path = Path(folder) / "config.json"
-    hint = ("Expected the config.json that `genwidgets train --out` or Run(out=...) wrote. "
-            "Nothing was changed. Restore it from a backup, or start a new run in another "
-            "folder.")
-    if not path.is_file():
-        what = "is missing" if not path.exists() else "is not a regular file"
-        raise RunFolderError(f"{path} {what}. {hint}")
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise RunFolderError(f"{path} cannot be read ({type(exc).__name__}: {exc}). "
-                             f"{hint}") from None
-    if not isinstance(doc, dict):
-        raise RunFolderError(f"{path} holds a {type(doc).__name__}, not a JSON object. {hint}")
-    for key in REQUIRED:
-        if key not in doc:
-            raise RunFolderError(f"{path} has no {key!r} (the {key} the run was trained "
-                                 f"on). {hint}")
-    for key, kind in FIELDS.items():
-        value = doc.get(key)
-        if value is None and key not in REQUIRED:
-            continue
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise RunFolderError(
-                f"{path}: {key!r} must be {_kind(kind)}. Received: {key}={value!r}. {hint}")
-    for key in ("epochs", "batch_size"):
-        if doc.get(key) is not None:
-            try:
-                integer(key, doc[key], 1)
-            except ValueError as exc:
-                raise RunFolderError(f"{path}: {exc}. {hint}") from None
-    return doc
-
-
-def _kind(kind: type) -> str:
-    return {str: "text", dict: "a JSON object", int: "an integer"}[kind]
+from genwidgets.training.files import RunFolderError
+from genwidgets.training.run_config import RunConfig
 
 
 def resumed_config(spec, folder: Path, asked: Any, modality: str):
@@ -73,10 +28,10 @@ def resumed_config(spec, folder: Path, asked: Any, modality: str):
     from genwidgets.config import check_config, to_dict
 
     recorded = None
-    if (Path(folder) / "config.json").exists():
-        run_config = read_run_config(folder)
-        recorded = run_config.get("config")
-        if run_config.get("model") not in (None, spec.name):
+    if RunConfig.exists(folder):
+        run_config = RunConfig.read(folder)  # says which key is missing or of the wrong type
+        recorded = run_config.config
+        if run_config.model != spec.name:
             recorded = None  # another model's run: the checkpoint check refuses, naming both
     if recorded is None:  # a folder of an older genwidgets: what was asked stands
         if asked is None or isinstance(asked, Mapping):
@@ -85,7 +40,7 @@ def resumed_config(spec, folder: Path, asked: Any, modality: str):
     try:
         config = spec.config(**recorded)
     except ValueError as exc:
-        raise RunFolderError(f"{Path(folder) / 'config.json'}: its config does not make a "
+        raise RunFolderError(f"{RunConfig.path_in(folder)}: its config does not make a "
                              f"{spec.name} Config ({exc}). Nothing was changed.") from None
     if asked is None:
         return config, {}
@@ -130,7 +85,7 @@ def check_same_config(folder: Path, spec, config, model) -> None:
         listed = ", ".join(f"{k}={a!r} (its checkpoint's model has {b!r})"
                            for k, (a, b) in differ.items())
         raise RunFolderError(
-            f"{Path(folder) / 'config.json'} says {listed}: it was edited after the run "
+            f"{RunConfig.path_in(folder)} says {listed}: it was edited after the run "
             f"was trained, and the checkpoint's model cannot change. Nothing was changed. "
             f"Put the recorded values back, or start a new run with these settings in "
             f"another folder.")

@@ -147,26 +147,22 @@ class Run:
         kernel restart): the model, its settings and data are those of ``config.json``."""
         from genwidgets.config import data_options
         from genwidgets.registry import get_registry
-        from genwidgets.training.resume import read_run_config
+        from genwidgets.training.run_config import RunConfig
 
-        path = Path(folder) / "config.json"
-        if not path.exists():
+        if not RunConfig.exists(folder):
             raise FileNotFoundError(
                 f"Expected a run folder with a readable config.json. Received: {str(folder)!r} "
-                f"(FileNotFoundError: {path} does not exist)")
-        doc = read_run_config(folder)  # says which key is missing or of the wrong type
+                f"(FileNotFoundError: {RunConfig.path_in(folder)} does not exist)")
+        recorded = RunConfig.read(folder)  # says which key is missing or of the wrong type
         registry = get_registry()
-        options = dict(doc.get("data_options") or {})
+        options = dict(recorded.data_options or {})
         if dataset is None:
-            data_spec = registry.dataset(doc["data"])
+            data_spec = registry.dataset(recorded.data)
             options = data_options(data_spec, options)  # typed: limit=200, not "200"
             dataset = data_spec.load(**options)
-        kwargs = {"epochs": doc.get("epochs", 10), "batch_size": doc.get("batch_size", 64),
-                  "distribution": doc.get("distribution", "auto"),
-                  "precision": doc.get("precision", "float32"), "seed": doc.get("seed"),
-                  "data_options": options, **kwargs}
+        kwargs = {**recorded.settings(), "data_options": options, **kwargs}
         config = kwargs.pop("config", None)  # None: the run's own settings
-        return cls(spec or registry.model(doc["model"]), dataset, config, out=folder,
+        return cls(spec or registry.model(recorded.model), dataset, config, out=folder,
                    resume=True, **kwargs)
 
     # -- controls (any thread) ---------------------------------------------

@@ -33,11 +33,11 @@ def _digest(indices) -> str:
 
 def recorded_split(folder: Path | None) -> dict[str, Any] | None:
     """The split a run folder's ``config.json`` records (None: the run has none)."""
-    if folder is None or not (Path(folder) / "config.json").exists():
-        return None
-    from genwidgets.training.resume import read_run_config
+    from genwidgets.training.run_config import RunConfig
 
-    return read_run_config(folder).get("validation")
+    if folder is None or not RunConfig.exists(folder):
+        return None
+    return RunConfig.read(folder).validation
 
 
 def hold_out(x, validation: Any, batch_size: int, *, seed: int | None, resume: bool,
