@@ -23,14 +23,9 @@ MODE_COLLAPSE = 0.2  # diversity below this: the samples are nearly all alike
 
 
 def is_variational(source) -> bool:
-    """A model with a posterior: it offers ``posterior`` or logs a ``kl`` loss part."""
-    model = source._model
-    if hasattr(model, "posterior"):
-        return True
-    try:
-        return any(getattr(m, "name", None) == "kl" for m in model.metrics)
-    except Exception:
-        return False
+    """A model with a posterior: it offers ``posterior`` or logs a ``kl`` loss part
+    (:attr:`LatentSource.variational <genwidgets.latent.source.LatentSource.variational>`)."""
+    return bool(source.variational)
 
 
 def active_units(z) -> int:

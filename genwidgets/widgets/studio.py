@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import atexit
 import html
-import json
 import os
 import re
 import secrets
@@ -72,14 +71,13 @@ def saved_run_path(runs: str | os.PathLike, name: str) -> Path:
 
 
 def _plain_data(folder: Path) -> bool:
+    from genwidgets.training.run_config import RunConfig
+
     try:
-        doc = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        options = RunConfig.read(folder).data_options or {}
+    except ValueError:  # a RunFolderError: not a config.json a run wrote
         return False
-    if not isinstance(doc, dict) or "model" not in doc:
-        return False
-    options = doc.get("data_options") or {}
-    if not isinstance(options, dict) or not all(
+    if not all(
             isinstance(v, (str, int, float, bool)) or v is None for v in options.values()):
         return False  # e.g. texts=[...]: not what a run folder of the Studio records
     path = options.get("path")  # data read from a file: only the copy the run folder keeps
@@ -295,10 +293,10 @@ class Studio(W.VBox):
         name. If they cannot, the new folder goes again."""
         run = make(*args, out=out, **kwargs)
         if upload is not None:
-            tmp = out / f".{upload.copy}.{os.getpid()}.tmp"
+            from genwidgets.atomic import write_bytes
+
             try:
-                tmp.write_bytes(upload[1])
-                os.replace(tmp, out / upload.copy)
+                write_bytes(out / upload.copy, upload[1])
             except BaseException:
                 if not run.history:  # ours, new and untrained
                     shutil.rmtree(out, ignore_errors=True)
