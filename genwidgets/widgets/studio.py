@@ -329,6 +329,7 @@ class Studio(W.VBox):
         """Build the Explore tab for the current run, or for the saved run named ``saved``
         (a folder of the runs folder; its model loads with ``safe_mode=True``)."""
         from genwidgets.latent import LatentSource
+        from genwidgets.widgets.attribute_strip import AttributeStrip
         from genwidgets.widgets.interpolation_strip import InterpolationStrip
         from genwidgets.widgets.latent_map import LatentMap
         from genwidgets.widgets.samples import SampleGrid, SampleList
@@ -348,7 +349,7 @@ class Studio(W.VBox):
                 latent_map = LatentMap(source)
                 path = (InterpolationStrip(source, latent_map=latent_map) if image
                         else TextPath(source, latent_map=latent_map))
-                views += [latent_map, path]
+                views += [latent_map, path, AttributeStrip(latent_map)]
             elif "decode" in caps:  # a GAN: no encoder, so no map of the data
                 note = (f"{source.spec.name} has no encoder, so there is no map of the data: "
                         f"below, a path between two random latent vectors, and samples.")
