@@ -80,16 +80,19 @@ def greedy_tokens(logits: np.ndarray) -> np.ndarray:
     return ids
 
 
-def model_labels(labels, n: int, num_classes: int, *, seed: int = 0) -> np.ndarray:
+def model_labels(labels, n: int, num_classes: int, *, seed: int = 0,
+                 one_label: bool = False) -> np.ndarray:
     """The ``labels=`` a conditional model's ``decode`` / ``sample`` / ``encode`` was given,
     as int32 class indices, one per item (``n``), checked against ``num_classes``.
 
-    ``None``: any label, drawn uniformly from ``seed``; one int: that label for every item;
-    an array: one label per item. Anything else raises ValueError ("Expected ... Received").
+    ``None``: any label, each item's drawn uniformly from ``seed`` (with ``one_label``, one
+    label drawn for every item); one int: that label for every item; an array: one label
+    per item. Anything else raises ValueError ("Expected ... Received").
     """
     n, k = int(n), int(num_classes)
     if labels is None:
-        return np.random.default_rng([int(seed), 104729]).integers(0, k, n).astype("int32")
+        drawn = np.random.default_rng([int(seed), 104729]).integers(0, k, 1 if one_label else n)
+        return np.broadcast_to(drawn, (n,)).astype("int32")
     if isinstance(labels, (bool, np.bool_)) or isinstance(labels, (str, bytes)):
         raise ValueError(f"Expected labels as class indices in [0, {k}) (an int, or one per "
                          f"item). Received: labels={labels!r}")

@@ -19,7 +19,8 @@ DEFAULT_CAPABILITIES: frozenset[str] = frozenset({"encode", "decode", "sample"})
 # pair), has ``num_classes``, and takes ``labels=`` in ``decode(z, labels=None)`` and
 # ``sample(n, seed=0, labels=None)`` (and ``encode(x, labels=None)`` if it encodes): an
 # int array of one label per item, or one int for all; None = any label (the model draws
-# them: ``sample`` from its seed, ``decode`` from a fixed one). Labels out of range, of
+# them: ``sample`` each item's from its seed, ``decode`` one for all from a fixed seed,
+# so a path or grid of latents stays one class). Labels out of range, of
 # the wrong length or not integers raise ValueError("Expected ... Received: ...").
 # Image data only for the built-in conditional models (cvae, cgan).
 

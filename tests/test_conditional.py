@@ -39,6 +39,16 @@ def test_model_labels_none_is_a_fixed_draw():
     drawn = model_labels(None, 50, 10, seed=3)
     assert np.array_equal(drawn, model_labels(None, 50, 10, seed=3))
     assert len(set(drawn.tolist())) > 3 and drawn.min() >= 0 and drawn.max() < 10
+    assert len(set(model_labels(None, 50, 10, one_label=True).tolist())) == 1
+
+
+@pytest.mark.parametrize("name", CONDITIONAL)
+def test_decode_without_labels_draws_one_class_for_the_whole_call(name):
+    source = _source(name)  # a path decoded with "any" label stays one class
+    z = source_z(source, 6, 0)
+    plain = source.decode(z)
+    same = [c for c in range(10) if np.allclose(plain, source.decode(z, labels=c), atol=1e-5)]
+    assert len(same) == 1
 
 
 @pytest.mark.parametrize("labels, says", [

@@ -69,13 +69,14 @@ class ConditionalGAN(GAN):
     # -- the protocol the widgets use (NumPy in, NumPy out) ----------------------------
     def decode(self, z, labels=None, batch_size: int = 256) -> np.ndarray:
         """Images in [0, 1] for latent vectors ``z`` drawn as class ``labels`` (one per
-        row, or one for all; None: drawn at random from a fixed seed)."""
+        row, or one for all; None: one label for all, drawn from a fixed seed, so that a path
+        or a grid of latents stays one class)."""
         z = np.asarray(z, dtype="float32")
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
             raise ValueError(f"Expected latent vectors of shape (n, {self.latent_dim}). "
                              f"Received: z.shape={z.shape}")
         onehot = np.eye(self.num_classes, dtype="float32")[
-            model_labels(labels, len(z), self.num_classes)]
+            model_labels(labels, len(z), self.num_classes, one_label=True)]
         images = batched(lambda pair: self.generator.predict_on_batch(list(pair)),
                          (z, onehot), batch_size)
         return tanh_to_unit(images)

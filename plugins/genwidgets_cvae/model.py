@@ -1,10 +1,16 @@
 """The conditional image VAE: q(z | x, y) and p(x | z, y), y a class's one-hot. Maths only.
 
-It trains on ``fit((images, labels))``: each batch's inputs are the pair. Half the time
-(``LABEL_DROPOUT``) the encoder is shown a zero vector instead of the label, so it learns to
-encode an item without one too: ``encode(x)`` works for data whose labels are not at hand.
-The decoder always reads the label; z is left to hold what the label does not say (the
-style), which is what makes "same z, every label" a row of one hand writing every digit.
+It trains on ``fit((images, labels))``: each batch's inputs are the pair. The decoder
+always reads the label, so z is left to hold what the label does not say (the style): that
+is what makes "same z, every label" a column of one hand writing every digit.
+
+The encoder also learns to encode an item without its label (``encode(x)``, for the map
+and data whose labels are not at hand): a second pass with a zero vector for the label is
+pulled towards the posterior the labelled pass gave (held fixed), ``UNTOLD_WEIGHT`` times
+the squared distance of their means and log-variances. Only the encoder learns from it;
+the decoder never sees its z, so z is not pushed to carry the class (showing the encoder
+no label for some items of the ELBO itself did: their z had to say the class, and the
+decoder learnt to read it from z, not from the label).
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from genwidgets.spec import DataInfo
 from genwidgets_vae.base import VAEBase
 from genwidgets_vae.image import use_conv
 
-LABEL_DROPOUT = 0.5  # share of training items whose label the encoder is not shown
+UNTOLD_WEIGHT = 1.0  # weight of the unlabelled pass's distance to the labelled posterior
 
 
 def _encoder(config, info: DataInfo, k: int, conv: bool) -> keras.Model:
@@ -43,9 +49,10 @@ def _encoder(config, info: DataInfo, k: int, conv: bool) -> keras.Model:
 def _decoder(config, info: DataInfo, k: int, conv: bool) -> keras.Model:
     h, w, c = info.shape
     z, y = keras.Input((config.latent_dim,), name="z"), keras.Input((k,), name="label")
-    t = layers.Concatenate()([z, y])
-    for _ in range(1 if conv else config.depth):
-        t = layers.Dense(config.hidden, activation=config.activation)(t)
+    t = z
+    for _ in range(1 if conv else config.depth):  # the label joins every hidden layer
+        t = layers.Dense(config.hidden, activation=config.activation)(
+            layers.Concatenate()([t, y]))
         t = layers.Dropout(config.dropout)(t) if config.dropout and not conv else t
     if conv:
         f = config.filters
@@ -98,13 +105,22 @@ class ConditionalVAE(VAEBase):
 
     def call(self, inputs, training=False):
         x, onehot = self._pair(inputs)
-        seen = onehot
-        if training:  # hide some items' labels from the encoder
-            keep = keras.random.uniform((ops.shape(x)[0], 1), seed=self.seed_generator)
-            seen = onehot * ops.cast(keep >= LABEL_DROPOUT, onehot.dtype)
-        mean, log_var = self.encoder([x, seen], training=training)
+        mean, log_var = self.encoder([x, onehot], training=training)
         z = self.reparameterize(mean, log_var)
-        return self.decoder([z, onehot], training=training), mean, log_var
+        logits = self.decoder([z, onehot], training=training)
+        if not training:
+            return logits, mean, log_var
+        untold = self.encoder([x, ops.zeros_like(onehot)], training=training)
+        return logits, mean, log_var, *untold
+
+    def extra_loss(self, x, y_pred):
+        """The unlabelled pass's squared distance to the labelled posterior (held fixed)."""
+        if len(y_pred) == 3:
+            return 0.0
+        _, mean, log_var, untold_mean, untold_log_var = y_pred
+        gap = (ops.square(untold_mean - ops.stop_gradient(mean))
+               + ops.square(untold_log_var - ops.stop_gradient(log_var)))
+        return UNTOLD_WEIGHT * ops.mean(ops.sum(gap, axis=-1))
 
     def reconstruction_loss(self, inputs, logits):
         """Summed Bernoulli cross-entropy per image (nats)."""
@@ -113,10 +129,10 @@ class ConditionalVAE(VAEBase):
         return ops.sum(ops.reshape(ce, (ops.shape(ce)[0], -1)), axis=-1)
 
     # -- the protocol the widgets use (NumPy in, NumPy out) ----------------------------
-    def one_hot(self, labels, n: int, seed: int = 0) -> np.ndarray:
-        """One-hot rows (n, num_classes) of ``labels`` (see ``genwidgets.decoding.model_labels``)."""
+    def one_hot(self, labels, n: int, one_label: bool = False) -> np.ndarray:
+        """One-hot rows (n, num_classes) of ``labels`` (``genwidgets.decoding.model_labels``)."""
         return np.eye(self.num_classes, dtype="float32")[
-            model_labels(labels, n, self.num_classes, seed=seed)]
+            model_labels(labels, n, self.num_classes, one_label=one_label)]
 
     def _seen(self, x, labels) -> np.ndarray:
         """The encoder's label input: the labels' one-hot, or zeros ("not told")."""
@@ -140,9 +156,10 @@ class ConditionalVAE(VAEBase):
 
     def decode(self, z, labels=None, batch_size: int = 256) -> np.ndarray:
         """Pixel probabilities for latent vectors ``z`` drawn as class ``labels`` (one per
-        row, or one for all; None: drawn at random from a fixed seed)."""
+        row, or one for all; None: one label for all, drawn from a fixed seed, so that a path
+        or a grid of latents stays one class)."""
         z = self.check_latents(z)
-        onehot = self.one_hot(labels, len(z))
+        onehot = self.one_hot(labels, len(z), one_label=True)
         logits = batched(lambda pair: self.decoder.predict_on_batch(list(pair)), (z, onehot),
                          batch_size)
         return sigmoid(logits)
