@@ -37,28 +37,24 @@ def texts(tmp_path_factory):
     return LatentSource.from_run(run)
 
 
-def select(m: LatentMap, rows) -> None:
-    """Send what the browser sends when a user drags a box over the points ``rows`` of
-    the map (``m.xy`` rows): one selection event, every trace told its points."""
-    traces, points, xs, ys = [], [], [], []
-    for k, group in enumerate(m._groups):
-        for i, row in enumerate(group):
-            if row in set(rows):
-                traces.append(k + 1)
-                points.append(i)
-                xs.append(float(m.xy[row, 0]))
-                ys.append(float(m.xy[row, 1]))
-    box = {"xrange": [min(xs), max(xs)], "yrange": [min(ys), max(ys)]}
-    m.figure._js2py_pointsCallback = {
-        "event_type": "plotly_selected", "device_state": None,
-        "selector": {"type": "box", "selector_state": box},
-        "points": {"trace_indexes": traces, "point_indexes": points, "xs": xs, "ys": ys}}
+def select(m: LatentMap, rows, lasso: bool = False) -> None:
+    """Send what the page sends when a user drags a box (or a lasso) around the points
+    ``rows`` of the map (``m.xy`` rows): the selection it records in the layout."""
+    xy = m.xy[np.asarray(rows)]
+    (x0, y0), (x1, y1) = xy.min(0) - 1e-4, xy.max(0) + 1e-4
+    if lasso:  # the same box, drawn as a lasso's path
+        shape = {"type": "path", "xref": "x", "yref": "y",
+                 "path": f"M{x0},{y0}L{x1},{y0}L{x1},{y1}L{x0},{y1}Z"}
+    else:
+        shape = {"type": "rect", "xref": "x", "yref": "y", "x0": float(x0),
+                 "x1": float(x1), "y0": float(y1), "y1": float(y0)}
+    m.figure._js2py_relayout = {"relayout_data": {"selections": [shape]},
+                                "source_view_id": "page"}
 
 
 def deselect(m: LatentMap) -> None:
-    m.figure._js2py_pointsCallback = {
-        "event_type": "plotly_deselect", "device_state": None, "selector": None,
-        "points": {"trace_indexes": [], "point_indexes": [], "xs": [], "ys": []}}
+    m.figure._js2py_relayout = {"relayout_data": {"selections": []},
+                                "source_view_id": "page"}
 
 
 def cells(png: bytes, n: int) -> list[np.ndarray]:
@@ -131,15 +127,17 @@ def test_two_box_selections_make_a_direction(images):
     m = LatentMap(images, max_items=400)
     strip = AttributeStrip(m)
     assert strip.keep.disabled  # nothing selected yet
-    left, right = np.argsort(m.xy[:, 0])[:25], np.argsort(m.xy[:, 0])[-40:]
+    order = np.argsort(m.xy[:, 0])
+    left = order[:25]  # the 25 leftmost points: a box around them holds just those
     select(m, left)
     assert m.selection == tuple(sorted(m.idx[left].tolist()))  # a traitlet, sorted
     assert not strip.keep.disabled and "(25)" in strip.keep.description
     strip.keep.click()
-    select(m, right)
+    right = np.flatnonzero(m.xy[:, 0] >= m.xy[order[-40], 0])  # a lasso round the rightmost
+    select(m, right, lasso=True)
     strip.keep.click()
     names = [v for _, v in strip.start.options]
-    assert names[-2:] == ["selection 1 (25 items)", "selection 2 (40 items)"]
+    assert names[-2:] == ["selection 1 (25)", f"selection 2 ({len(right)})"]
     strip.start.value, strip.to.value = names[-2:]
     strip.make.click()
     made = strip.directions[-1]
@@ -191,5 +189,14 @@ def test_the_map_state_is_traitlets_to_observe(images):
     names = [name for name, _ in seen]
     assert names == ["a", "selected", "b", "selected"], names
     assert seen[0][1] is m.a and m.a.index == first and m.b.index == int(m.idx[1])
-    select(m, np.arange(5))
+    select(m, np.argsort(m.xy[:, 0])[:5])  # a box round the five leftmost points
     assert seen[-1] == ("selection", m.selection) and len(m.selection) == 5
+
+
+def test_code_names_groups_as_the_legend_does(images):
+    m = LatentMap(images, max_items=200)
+    strip = AttributeStrip(m)
+    made = strip.make_direction("2", "5")
+    assert made.name == "2 → 5" and strip.direction.value == 0
+    with pytest.raises(ValueError, match=r"Expected a label of the map \(\['.*\]\) or a kept"):
+        strip.make_direction("label 2", "5")

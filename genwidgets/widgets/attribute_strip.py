@@ -38,15 +38,15 @@ class AttributeStrip(W.VBox):
         self.groups: dict[str, np.ndarray] = {}  # kept selections: name -> item indices
         self.directions: list[Direction] = []
         self.point = self.zs = self.decoded = None
-        self.start = W.Dropdown(description="from", layout=W.Layout(width="240px"))
-        self.to = W.Dropdown(description="to", layout=W.Layout(width="240px"))
+        self.start = W.Dropdown(description="from", layout=W.Layout(width="250px"))
+        self.to = W.Dropdown(description="to", layout=W.Layout(width="250px"))
         self.keep = W.Button(description="keep selection", disabled=True,
                              tooltip="keep the map's box / lasso selection as a group",
                              layout=W.Layout(width="auto"))
         self.make = W.Button(description="make direction", button_style="primary",
                              layout=W.Layout(width="auto"))
         self.direction = W.Dropdown(description="direction", options=[],
-                                    layout=W.Layout(width="320px"))
+                                    layout=W.Layout(width="380px"))
         self.alpha = W.FloatSlider(value=1.0, min=ALPHAS[0], max=ALPHAS[-1], step=0.25,
                                    description="alpha", continuous_update=False)
         self.saved, self.caption, self.error = W.HTML(), W.HTML(HINT), W.HTML()
@@ -85,7 +85,7 @@ class AttributeStrip(W.VBox):
             raise ValueError("Nothing is selected on the map: choose box or lasso select in "
                              "the map's toolbar and drag over some points first. Received: "
                              "an empty selection")
-        name = name or f"selection {len(self.groups) + 1} ({len(items)} items)"
+        name = name or f"selection {len(self.groups) + 1} ({len(items)})"
         self.groups[name] = items
         self._list_groups()
         return name
@@ -147,7 +147,8 @@ class AttributeStrip(W.VBox):
             return self.map.latents_of(self.groups[group])
         labels = self.map.labels
         if labels is None or group not in self._label_names():
-            raise ValueError(f"Expected a label or a kept selection. Received: {group!r}")
+            raise ValueError(f"Expected a label of the map ({self._label_names()}) or a kept "
+                             f"selection ({list(self.groups)}). Received: {group!r}")
         return self.map.z[labels == group]
 
     def _list_groups(self) -> None:

@@ -9,6 +9,7 @@ trace), the ``path`` A -> B and the ``selected`` marker.
 from __future__ import annotations
 
 import html
+import re
 import textwrap
 
 import ipywidgets as W
@@ -80,6 +81,39 @@ def map_traces(xy: np.ndarray, idx: np.ndarray, labels, hover: list[str], bounds
                              marker=dict(symbol="x-thin-open", size=14, color="#d62728",
                                          line=dict(width=3, color="#d62728"))))
     return traces, groups
+
+
+def _polygon(path: str) -> np.ndarray:
+    """The vertices of an SVG path of straight lines ("M x,y L x,y ... Z": a lasso)."""
+    numbers = re.findall(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?", path or "")
+    return np.asarray(numbers, dtype="float64").reshape(-1, 2) if len(numbers) % 2 == 0 \
+        else np.zeros((0, 2))
+
+
+def inside(xy: np.ndarray, shapes) -> np.ndarray:
+    """Which points of ``xy`` lie in any of Plotly's selection ``shapes`` (layout
+    selections: ``rect`` boxes and ``path`` lassos, in data coordinates)."""
+    xy = np.asarray(xy, dtype="float64").reshape(-1, 2)
+    found = np.zeros(len(xy), dtype=bool)
+    x, y = xy[:, 0], xy[:, 1]
+    for shape in shapes:
+        if shape.get("type") == "rect":
+            (x0, x1), (y0, y1) = (sorted((float(shape["x0"]), float(shape["x1"]))),
+                                  sorted((float(shape["y0"]), float(shape["y1"]))))
+            found |= (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
+        elif shape.get("type") == "path":
+            poly = _polygon(shape.get("path", ""))
+            if len(poly) < 3:
+                continue
+            crossings = np.zeros(len(xy), dtype=bool)  # ray casting, to the right
+            for (xa, ya), (xb, yb) in zip(poly, np.roll(poly, -1, axis=0)):
+                if ya == yb:
+                    continue
+                spans = (ya > y) != (yb > y)
+                at = xa + (y - ya) * (xb - xa) / (yb - ya)
+                crossings ^= spans & (x < at)
+            found |= crossings
+    return found
 
 
 # -- beside the figure: the health line and the timeline ----------------------------------

@@ -7,7 +7,9 @@ point shows the data item beside the map (Plotly's hover box cannot show an imag
 mode toggle (or the "use as" buttons) makes the clicked spot A or B of a path, which
 linked views (:class:`InterpolationStrip`, :class:`TextPath`) follow. Plotly's box and
 lasso select (the map's toolbar) make :attr:`selection`, the items inside, which an
-:class:`AttributeStrip` takes as a group. :meth:`refresh`
+:class:`AttributeStrip` takes as a group: read from the selections the page records in
+the figure's layout (a relayout message), not from Plotly's selection events, which a
+hover at the same moment can overwrite on their way to the kernel. :meth:`refresh`
 encodes again, for a run that trains meanwhile, in the same projection basis.
 
 When the run saved latent snapshots (:class:`genwidgets.latent.LatentSnapshots`), a
@@ -36,6 +38,7 @@ from genwidgets.widgets.latent_figure import (
     extent,
     health_html,
     hover_text,
+    inside,
     map_layout,
     map_traces,
 )
@@ -94,7 +97,6 @@ class LatentMap(W.VBox):
         self.projection = Projection()
         self.path_z = None
         self._path_callbacks = W.CallbackDispatcher()  # linked views: (a_z, b_z)
-        self._selected_rows: dict[int, np.ndarray] = {}  # per label trace: its point rows
         self._depth, self._changed = 0, False  # see _sending
         self.variational = is_variational(self.source)
         self.snapshots = self.source.snapshots  # a SnapshotStore, or None
@@ -105,6 +107,7 @@ class LatentMap(W.VBox):
         self.figure = go.FigureWidget(layout=map_layout(title, axes, width, height))
         self.figure.add_class("gw-latent-figure")
         self._draw_points()
+        self.figure.layout.on_change(lambda *_: self._guard(self._select), "selections")
         self.click_mode = W.ToggleButtons(
             options=[("decode", "decode"), ("set A", "a"), ("set B", "b")], value="decode",
             tooltips=["a click decodes the spot", "the next click is A, then B",
@@ -261,6 +264,7 @@ class LatentMap(W.VBox):
             if self.selected is not None:
                 self._show_pick(self.selected)
             self._path_changed()
+        self._select()  # the items now inside the boxes
 
     @contextlib.contextmanager
     def _sending(self):
@@ -339,10 +343,6 @@ class LatentMap(W.VBox):
             trace.on_click(self._on_click)
         for trace in fig.data[1:self._path_trace]:
             trace.on_hover(self._on_hover)
-            trace.on_selection(self._on_selection)
-            trace.on_deselect(self._on_deselect)
-        self._selected_rows = {}
-        self._selection_changed()
 
     def _show_info(self) -> None:
         n, total, d = len(self.idx), len(self.source.dataset.x), self.source.latent_dim
@@ -397,23 +397,13 @@ class LatentMap(W.VBox):
         index = int(self.idx[self._groups[k - 1][points.point_inds[0]]])
         self._guard(self._show_item, index, "hover")
 
-    def _on_selection(self, trace, points, selector) -> None:
-        """Plotly calls this for every label trace of one box / lasso selection."""
-        k = self.figure.data.index(trace)
-        rows = self._groups[k - 1][np.asarray(points.point_inds, dtype="int64")]
-        self._selected_rows[k] = rows
-        if k == self._path_trace - 1:  # the last label trace: the selection is whole
-            self._selection_changed()
-
-    def _on_deselect(self, trace, points) -> None:
-        if self.figure.data.index(trace) == self._path_trace - 1:
-            self._selected_rows = {}
-            self._selection_changed()
-
-    def _selection_changed(self) -> None:
-        rows = [r for r in self._selected_rows.values() if len(r)]
-        items = np.sort(self.idx[np.concatenate(rows)]) if rows else []
-        self.selection = tuple(int(i) for i in items)  # observers: when it changed
+    def _select(self) -> None:
+        """The items inside the box / lasso selections the page drew (the layout's
+        ``selections``, as its JSON: a relayout from the page does not reach the
+        ``layout.selections`` objects)."""
+        shapes = self.figure.layout.to_plotly_json().get("selections") or []
+        rows = np.flatnonzero(inside(self.xy, shapes))
+        self.selection = tuple(sorted(int(i) for i in self.idx[rows]))  # observers: changed
 
     def _clicked(self, pick: Pick) -> Pick:
         mode = self.click_mode.value
