@@ -206,3 +206,11 @@ def test_studio_offers_label_and_every_label_for_a_conditional_run(tmp_path):
     assert grid.label.layout.display is None and grid.every_label.layout.display is None
     grid.every_label.value = True
     assert grid.samples.shape[:2] == (10, min(grid.count.value, 32)), grid.error.value
+
+
+def test_the_cvae_conv_networks_meet_the_contract():
+    """What "auto" picks on an accelerator (the contract test runs the dense ones on CPU)."""
+    spec = get_registry().model("cvae")
+    report = check_model(spec, "image", config=spec.config_for(
+        "image", architecture="conv", filters=8, hidden=32))
+    assert report["reload"] == "same decode" and "condition" in report
