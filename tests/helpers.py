@@ -1,9 +1,13 @@
 """What many test modules share: small real data, a wait with a deadline, a model spec
-whose loss goes NaN (or raises) on purpose."""
+whose loss goes NaN (or raises) on purpose, the command line, widgets' HTML and the
+points message a page sends when a map is clicked."""
 
 from __future__ import annotations
 
 import dataclasses
+import os
+import subprocess
+import sys
 import time
 
 from genwidgets import DataInfo, Dataset, ModelSpec
@@ -65,3 +69,46 @@ class ExplodingSpec(ModelSpec):
         model = Exploding()
         model.compile(optimizer=keras.optimizers.SGD(config.learning_rate))
         return model
+
+
+def genwidgets(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run the ``genwidgets`` command line in a fresh process."""
+    return subprocess.run([sys.executable, "-m", "genwidgets.cli", *args], capture_output=True,
+                          text=True, timeout=600, env={**os.environ, **(env or {})})
+
+
+def walk(widget):
+    """``widget`` and every widget under it."""
+    yield widget
+    for child in getattr(widget, "children", ()):
+        yield from walk(child)
+
+
+def with_class(root, css_class: str) -> list:
+    """The widgets under ``root`` that carry ``css_class``."""
+    return [w for w in walk(root) if css_class in w.get_state().get("_dom_classes", ())]
+
+
+def html_of(widget) -> str:
+    """Every string ``value`` under ``widget`` (HTML, labels), one a line."""
+    return "\n".join(w.value for w in walk(widget) if isinstance(getattr(w, "value", None), str))
+
+
+def click(figure, trace: int, point, x: float, y: float, event: str = "plotly_click"):
+    """Send the points message the browser sends when a user clicks (or hovers)."""
+    figure._js2py_pointsCallback = {
+        "event_type": event, "selector": None, "device_state": None,
+        "points": {"trace_indexes": [trace], "point_indexes": [point], "xs": [x], "ys": [y]}}
+
+
+def click_item(m, index: int, event: str = "plotly_click") -> None:
+    """Click the point of data item ``index`` on the LatentMap ``m``."""
+    import numpy as np
+
+    row = int(np.flatnonzero(m.idx == index)[0])
+    for k, rows in enumerate(m._groups):
+        where = np.flatnonzero(rows == row)
+        if len(where):
+            click(m.figure, k + 1, int(where[0]), *map(float, m.xy[row]), event=event)
+            return
+    raise AssertionError(f"item {index} has no point")

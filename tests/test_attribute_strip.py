@@ -18,7 +18,7 @@ from genwidgets.latent import LatentSource
 from genwidgets.latent.attributes import ALPHAS, along, direction, transfer
 from genwidgets.training import train
 from genwidgets.widgets import AttributeStrip, LatentMap
-from tests.test_latent_views import click_item
+from tests.helpers import click_item
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 
 Each kind of broken plugin (an import error, a raising hook, a wrong return type, a
 duplicate name, a raising ``build()``, an ``encode`` of the wrong shape) is installed as a
-real distribution with the ``make_dist`` fixture of ``tests/test_registry.py``, then looked
+real distribution with the ``make_dist`` fixture of ``tests/conftest.py``, then looked
 at through each surface: ``genwidgets plugins`` (in-process, with ``--check`` for the kinds
 only a check can find), the ``PluginBrowser`` (its Check button for those) and the
 ``Studio`` (its Plugins tab, or the message beside Create run). Each must name the plugin,
@@ -19,9 +19,8 @@ import pytest
 
 import genwidgets  # noqa: F401  (sets the Keras backend before keras is imported)
 from genwidgets import ModelSpec
-from tests.test_plugin_browser import _with_class
-from tests.test_registry import (BROKEN_MODELS, BUILTIN_MODELS, GOOD, _html, discover,
-                                 make_dist)  # noqa: F401  (make_dist is a fixture)
+from tests.helpers import html_of, with_class
+from tests.plugin_fixtures import BROKEN_MODELS, BUILTIN_MODELS, GOOD, discover
 
 HOOK_RAISES = """
 from genwidgets import hookimpl
@@ -97,16 +96,16 @@ def _browser(kind: Kind, plugin: str, tmp_path, monkeypatch, capsys) -> str:
         view.check([kind.model, "ae"])  # what the Check models button does
         assert "2 models checked" in view.check_status.value
     cells = {}
-    for row in _with_class(view, "gw-plugin-row"):
+    for row in with_class(view, "gw-plugin-row"):
         state = {cls.removeprefix("gw-plugin-"): w.value for w in row.children
                  for cls in w._dom_classes}
         cells[state["name"]] = state
     for name in BUILTIN_MODELS:
         assert (cells[name]["distribution"], cells[name]["status"]) == ("genwidgets", "ok")
-    blocks = _with_class(view, "gw-plugin-failed")
+    blocks = with_class(view, "gw-plugin-failed")
     assert len(blocks) == 1, [b.value for b in blocks]  # the broken one, and only it
     assert "#b00020" in blocks[0].value  # drawn in red
-    return html.unescape(_html(blocks[0]))
+    return html.unescape(html_of(blocks[0]))
 
 
 def _studio(kind: Kind, plugin: str, tmp_path, monkeypatch, capsys) -> str:
@@ -123,7 +122,7 @@ def _studio(kind: Kind, plugin: str, tmp_path, monkeypatch, capsys) -> str:
     else:
         if kind.model is not None:
             plugins_tab.check([kind.model])  # the Plugins tab's Check models button
-        text = html.unescape(_html(plugins_tab))
+        text = html.unescape(html_of(plugins_tab))
     studio.model_choice.value = "ae"  # a built-in model still makes a run
     assert studio.create_run() is not None, studio.message.value
     assert studio.run.spec.name == "ae" and studio.run.spec.family == "ae"
@@ -135,7 +134,7 @@ SURFACES = {"cli": _cli, "plugin_browser": _browser, "studio": _studio}
 
 @pytest.mark.parametrize("surface", SURFACES)
 @pytest.mark.parametrize("kind", KINDS)
-def test_each_broken_plugin_is_named_in_each_surface(kind, surface, make_dist, tmp_path,  # noqa: F811
+def test_each_broken_plugin_is_named_in_each_surface(kind, surface, make_dist, tmp_path,
                                                      monkeypatch, capsys):
     what = KINDS[kind]
     plugin = make_dist(what.body)

@@ -10,11 +10,7 @@ import sys
 import pytest
 
 from genwidgets.doctor import known_problems
-
-
-def genwidgets(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "genwidgets.cli", *args], capture_output=True,
-                          text=True, timeout=600, env={**os.environ, **(env or {})})
+from tests.helpers import genwidgets
 
 
 def test_plugins_table_and_json():

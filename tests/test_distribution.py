@@ -43,7 +43,7 @@ CONFIGS = {
 }
 
 
-def digits(n=128):
+def digits(n=128):  # not tests.helpers': this file also runs alone, as a script
     from sklearn.datasets import load_digits
 
     from genwidgets import DataInfo, Dataset

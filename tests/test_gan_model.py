@@ -12,17 +12,11 @@ from genwidgets_gan.spec import GANSpec
 keras = pytest.importorskip("keras")
 from genwidgets_gan.model import GAN  # noqa: E402
 from genwidgets_gan.nets import make_networks, upsampling_plan  # noqa: E402
-
-
-def digits(n: int = 64) -> tuple[np.ndarray, DataInfo]:
-    from sklearn.datasets import load_digits
-
-    x = (load_digits().images[:n] / 16.0).astype("float32")[..., None]
-    return x, DataInfo(name="digits", modality="image", shape=(8, 8, 1), n_items=n)
+from tests.helpers import digits  # noqa: E402
 
 
 def build(**values) -> GAN:
-    x, info = digits()
+    info = digits(64).info
     spec = GANSpec()
     return spec.build(spec.config(latent_dim=4, filters=8, **values), info)
 
@@ -95,7 +89,7 @@ def test_mid_run_rates_follow_the_config_rule():
 
 
 def test_one_epoch_trains_both_networks_and_logs_both_losses():
-    x, _ = digits()
+    x = digits(64).x
     model = build()
     g0, d0 = weights(model.generator), weights(model.discriminator)
     seed0 = np.array(model.seed_generator.state.numpy())
@@ -113,7 +107,7 @@ def test_one_epoch_trains_both_networks_and_logs_both_losses():
 
 
 def test_validation_reports_both_losses_and_updates_nothing():
-    x, _ = digits()
+    x = digits(64).x
     model = build()
     logs = model.fit(x[:32], batch_size=16, epochs=1, verbose=0,
                      validation_data=(x[32:],)).history
@@ -143,7 +137,7 @@ class FreezeAfterFirstBatch(keras.callbacks.Callback):
     ("d_learning_rate", {"d"}), ("g_learning_rate", {"g"}), ("learning_rate", {"d", "g"}),
 ])
 def test_rates_set_mid_epoch_reach_the_compiled_step(name, frozen):
-    x, _ = digits()
+    x = digits(64).x
     model = build()
     callback = FreezeAfterFirstBatch(name)
     model.fit(x, batch_size=16, epochs=1, verbose=0, callbacks=[callback])
@@ -165,7 +159,7 @@ def test_optimizer_learning_rate_sets_both():
 
 
 def test_reload_keeps_rates_and_optimizer_state_and_trains_on(tmp_path):
-    x, _ = digits()
+    x = digits(64).x
     model = build()
     model.fit(x, batch_size=16, epochs=1, verbose=0)
     model.set_hyper("g_learning_rate", 5e-4)

@@ -21,7 +21,7 @@ from genwidgets.training import Run, train
 from genwidgets.widgets import InterpolationStrip, LatentMap, SampleGrid, SampleList, TextPath
 from genwidgets.widgets.render import image_grid_png
 from genwidgets.widgets.text_path import diff_html, word_edits
-from tests.helpers import wait_for
+from tests.helpers import click, click_item, wait_for
 
 PNG = b"\x89PNG\r\n\x1a\n"
 TEXT_DATA = {"seq_len": 40}
@@ -46,23 +46,6 @@ def texts(tmp_path_factory):
     run = train("vae", "python_docs", {"latent_dim": 8, "rnn_units": 32, "embed_dim": 16},
                 epochs=1, batch_size=32, out=out, data_options=TEXT_DATA)
     return LatentSource.from_run(run)
-
-
-def click(figure, trace: int, point, x: float, y: float, event: str = "plotly_click"):
-    """Send the points message the browser sends when a user clicks (or hovers)."""
-    figure._js2py_pointsCallback = {
-        "event_type": event, "selector": None, "device_state": None,
-        "points": {"trace_indexes": [trace], "point_indexes": [point], "xs": [x], "ys": [y]}}
-
-
-def click_item(m: LatentMap, index: int, event: str = "plotly_click") -> None:
-    row = int(np.flatnonzero(m.idx == index)[0])
-    for k, rows in enumerate(m._groups):
-        where = np.flatnonzero(rows == row)
-        if len(where):
-            click(m.figure, k + 1, int(where[0]), *map(float, m.xy[row]), event=event)
-            return
-    raise AssertionError(f"item {index} has no point")
 
 
 def png_array(data: bytes) -> np.ndarray:

@@ -13,6 +13,7 @@ import pytest
 from genwidgets import DatasetSpec, ModelSpec, hookimpl
 from genwidgets.registry import Registry
 from genwidgets.widgets import PluginBrowser
+from tests.helpers import walk, with_class
 
 
 class ToySpec(ModelSpec):
@@ -55,20 +56,10 @@ def _registry(*plugins) -> Registry:
     return registry
 
 
-def _walk(widget: widgets.Widget):
-    yield widget
-    for child in getattr(widget, "children", ()):
-        yield from _walk(child)
-
-
-def _with_class(root: widgets.Widget, css_class: str) -> list[widgets.Widget]:
-    return [w for w in _walk(root) if css_class in w.get_state().get("_dom_classes", ())]
-
-
 def _html(widget: widgets.Widget) -> str:
     """All HTML values under ``widget``, read through ``get_state()`` like the front end."""
     return "\n".join(
-        w.get_state()["value"] for w in _walk(widget) if isinstance(w, widgets.HTML)
+        w.get_state()["value"] for w in walk(widget) if isinstance(w, widgets.HTML)
     )
 
 
@@ -87,7 +78,7 @@ def test_root_is_a_box_with_the_browser_class(browser):
 
 
 def test_model_row_shows_name_family_modalities_distribution_version_status(browser):
-    (row,) = _with_class(browser, "gw-plugin-row")
+    (row,) = with_class(browser, "gw-plugin-row")
     cells = {
         cls.removeprefix("gw-plugin-"): w.get_state()["value"]
         for w in row.children
@@ -104,13 +95,13 @@ def test_model_row_shows_name_family_modalities_distribution_version_status(brow
 
 
 def test_dataset_row_is_listed(browser):
-    (row,) = _with_class(browser, "gw-dataset-row")
+    (row,) = with_class(browser, "gw-dataset-row")
     assert "toy_images" in _html(row)
-    assert "toy_images" not in _html(_with_class(browser, "gw-plugin-row")[0])
+    assert "toy_images" not in _html(with_class(browser, "gw-plugin-row")[0])
 
 
 def test_failed_plugin_shows_error_hook_and_collapsed_traceback(browser):
-    (block,) = _with_class(browser, "gw-plugin-failed")
+    (block,) = with_class(browser, "gw-plugin-failed")
     text = _html(block)
     assert "broken" in text and "broken-dist" in text and "0.0.1" in text
     assert "register_models" in text
@@ -119,7 +110,7 @@ def test_failed_plugin_shows_error_hook_and_collapsed_traceback(browser):
     assert "<details><summary>Traceback</summary>" in text
     assert "Traceback (most recent call last)" in text
     assert "#b00020" in text  # drawn in red
-    summary = _html(_with_class(browser, "gw-plugin-summary")[0])
+    summary = _html(with_class(browser, "gw-plugin-summary")[0])
     assert "1 models" in summary.replace("<b>", "").replace("</b>", "")
     assert "1 failed plugin" in summary
 
@@ -129,18 +120,18 @@ def test_import_failure_is_reported_with_hook_import():
         raise ImportError("No module named 'torch_but_not_here'")
 
     view = PluginBrowser(_registry(("needs_torch", load, "needs-torch", "2.0")))
-    (block,) = _with_class(view, "gw-plugin-failed")
+    (block,) = with_class(view, "gw-plugin-failed")
     text = _html(block)
     assert "needs_torch" in text
     assert "<code>import</code>" in text
     assert "ImportError: No module named &#x27;torch_but_not_here&#x27;" in text
-    assert _with_class(view, "gw-plugin-row") == []
+    assert with_class(view, "gw-plugin-row") == []
     assert "No models are registered." in _html(view)
 
 
 def test_healthy_registry_has_no_failure_section():
     view = PluginBrowser(_registry(("toy", _good_plugin, "toy-dist", "1.2.3")))
-    assert _with_class(view, "gw-plugin-failed") == []
+    assert with_class(view, "gw-plugin-failed") == []
     assert "Failed plugins" not in _html(view)
 
 
@@ -149,16 +140,16 @@ def test_blocked_plugin_is_named():
     registry.add_plugin("toy", _good_plugin, "toy-dist", "1.2.3")
     view = PluginBrowser(registry)
     assert "Blocked by GENWIDGETS_DISABLE_PLUGINS: toy" in _html(view)
-    assert _with_class(view, "gw-plugin-row") == []
+    assert with_class(view, "gw-plugin-row") == []
 
 
 def test_refresh_shows_plugins_added_later():
     registry = _registry()
     view = PluginBrowser(registry)
-    assert _with_class(view, "gw-plugin-row") == []
+    assert with_class(view, "gw-plugin-row") == []
     registry.add_plugin("toy", _good_plugin, "toy-dist", "1.2.3")
     view.refresh()
-    assert len(_with_class(view, "gw-plugin-row")) == 1
+    assert len(with_class(view, "gw-plugin-row")) == 1
 
 
 def test_rejects_a_registry_of_the_wrong_type():

@@ -6,58 +6,12 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
-import uuid
 
 import pytest
 
 from genwidgets.registry import PluginError, Registry, UnknownNameError
-
-BUILTIN_MODELS = {"ae", "vae", "gan", "transformer"}
-
-GOOD = """
-import dataclasses
-from genwidgets import hookimpl, ModelSpec, DatasetSpec
-
-class ToySpec(ModelSpec):
-    name = "{model}"
-    family = "toy"
-    modalities = ("image",)
-
-    @dataclasses.dataclass(frozen=True, kw_only=True)
-    class Config:
-        width: int = 3
-
-@hookimpl
-def register_models():
-    return [ToySpec]
-
-@hookimpl
-def register_datasets():
-    return [DatasetSpec("{model}_data", "image", lambda: None, "toy data")]
-"""
-
-
-@pytest.fixture
-def make_dist(tmp_path, monkeypatch):
-    """Install a distribution by writing its dist-info and module onto sys.path."""
-    monkeypatch.syspath_prepend(str(tmp_path))
-
-    def make(body: str, *, entry: str | None = None, dist: str = "toyplug", version="1.2.3"):
-        module = f"toy_{uuid.uuid4().hex[:8]}"
-        (tmp_path / f"{module}.py").write_text(textwrap.dedent(body))
-        info = tmp_path / f"{dist}-{version}.dist-info"
-        info.mkdir()
-        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
-        (info / "entry_points.txt").write_text(f"[genwidgets]\n{entry or module} = {module}\n")
-        return entry or module
-
-    return make
-
-
-def discover(**kwargs) -> Registry:
-    return Registry(**{"strict": False, "blocked": set(), **kwargs}).discover()
-
+from tests.helpers import html_of
+from tests.plugin_fixtures import BROKEN_MODELS, BUILTIN_MODELS, GOOD, discover
 
 def test_builtin_plugins_register_through_entry_points():
     reg = discover()
@@ -171,54 +125,6 @@ def test_listing_plugins_imports_neither_keras_nor_jax():
     assert not keras_loaded and not jax_loaded
 
 
-BROKEN_MODELS = """
-import dataclasses
-from genwidgets import hookimpl, ModelSpec
-
-
-class BrokenBuild(ModelSpec):
-    name = "broken_build"
-    family = "toy"
-
-    def build(self, config, data_info):
-        raise RuntimeError("no weights for you")
-
-
-class WrongEncode(ModelSpec):
-    name = "wrong_encode"
-    family = "toy"
-    capabilities = frozenset({"encode"})
-
-    def build(self, config, data_info):
-        import keras
-
-        class Model(keras.Model):
-            def __init__(self):
-                super().__init__()
-                self.dense = keras.layers.Dense(3)
-                self.latent_dim = 2
-
-            def call(self, x):
-                return self.dense(keras.ops.reshape(x, (keras.ops.shape(x)[0], -1)))
-
-            def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None,
-                             training=True):
-                return keras.ops.mean(y_pred ** 2)
-
-            def encode(self, x):
-                return self(x)  # 3 numbers an item, though latent_dim is 2
-
-        model = Model()
-        model.compile(optimizer="sgd")
-        return model
-
-
-@hookimpl
-def register_models():
-    return [BrokenBuild, WrongEncode]
-"""
-
-
 def test_allow_list_loads_only_the_named_plugins_and_never_imports_others(make_dist,
                                                                           monkeypatch):
     name = make_dist("raise SystemExit('imported although not allowed')\n")
@@ -283,11 +189,11 @@ def test_plugin_browser_check_button_shows_failed_checks(make_dist):
     make_dist(BROKEN_MODELS)
     reg = discover()
     view = PluginBrowser(reg)
-    assert "Failed checks" not in _html(view)
+    assert "Failed checks" not in html_of(view)
     reg.check = lambda names=None, **kw: Registry.check(reg, ["broken_build", "wrong_encode"],
                                                         **kw)
     view.check_button.click()
-    text = _html(view)
+    text = html_of(view)
     assert "Failed checks" in text and "2 failed checks" in text.replace("<b>", "")
     assert "broken_build</b>" in text and "check failed in <code>build()</code>" in text
     assert "encode: expected shape (5, 2). Received: (5, 3)" in text
@@ -309,9 +215,3 @@ def test_studio_says_which_model_failed_to_build_instead_of_a_traceback(make_dis
     assert studio.create_run() is not None
 
 
-def _html(widget) -> str:
-    out = [getattr(widget, "value", "") if isinstance(getattr(widget, "value", ""), str)
-           else ""]
-    for child in getattr(widget, "children", ()):
-        out.append(_html(child))
-    return "\n".join(out)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_cli import genwidgets
+from tests.helpers import genwidgets
 
 from .harness import free_port, wait_for
 
