@@ -14,41 +14,15 @@ import nbformat
 import pytest
 
 from .harness import open_notebook, run_all_cells, wait_for
+from .lab_snippets import DEMOS, IMAGE_SHOWN, PLOT_POINTS, STATE, TEXT_OF
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-DEMOS = Path(__file__).resolve().parents[2] / "demos"
-
-PLOT_POINTS = """(selector) => {
-  const graph = document.querySelector(selector + ' .js-plotly-plot');
-  if (!graph || !graph.data) return false;
-  let n = 0;  // the data's points, not the path's or the selected spot's
-  for (const el of graph.querySelectorAll('.scatterlayer .trace')) {
-    const name = el.__data__ && el.__data__[0].trace.name;
-    if (name !== 'path' && name !== 'selected') n += el.querySelectorAll('path.point').length;
-  }
-  return n > 0 ? n : false;
-}"""
-
-IMAGE_SHOWN = """(selector) => {
-  const img = document.querySelector(selector);
-  return !!img && img.naturalWidth > 1;
-}"""
-
-STATE = """(state) => {
-  const all = Array.from(document.querySelectorAll('.gw-train-status'));
-  return all.length > 0 && all.every((el) => el.dataset.state === state) ? all.length : false;
-}"""
 
 LINES = """() => {
   const lists = Array.from(document.querySelectorAll('.gw-text-path-list'));
   const counts = lists.map((ol) => ol.querySelectorAll('li').length);
   return counts.length === 2 && counts.every((n) => n > 0) ? counts : false;
-}"""
-
-TEXT_OF = """(selector) => {
-  const el = document.querySelector(selector);
-  return el ? el.innerText : false;
 }"""
 
 

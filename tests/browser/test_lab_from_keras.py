@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from .harness import open_notebook, run_all_cells, wait_for
-from .test_lab_latent import DETAILS, FAR_PAIR, MAP, STRIP
+from .lab_snippets import DETAILS, FAR_PAIR, MAP, STRIP
 
 pytestmark = pytest.mark.browser
 

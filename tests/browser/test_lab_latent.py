@@ -13,6 +13,7 @@ from __future__ import annotations
 import pytest
 
 from .harness import open_notebook, run_all_cells, wait_for
+from .lab_snippets import DETAILS, FAR_PAIR, MAP, STRIP
 
 pytestmark = pytest.mark.browser
 
@@ -43,47 +44,6 @@ TEXT_CELLS = [
     f"TextPath(LatentSource.from_run(run), steps={STEPS})",
 ]
 
-# The map as the browser holds it: data points drawn, and the path trace's data.
-MAP = """() => {
-  const graph = document.querySelector('.gw-latent-map .js-plotly-plot');
-  if (!graph || !graph.data) return null;
-  const path = graph.data.find((t) => t.name === 'path');
-  let points = 0;
-  for (const el of graph.querySelectorAll('.scatterlayer .trace')) {
-    const name = el.__data__ && el.__data__[0].trace.name;
-    if (name !== 'path' && name !== 'selected') points += el.querySelectorAll('path.point').length;
-  }
-  return { points,
-           path: path && path.x ? Array.from(path.x).length : 0,
-           text: path && path.text ? Array.from(path.text) : [],
-           ends: path && path.x && path.x.length ? [[path.x[0], path.y[0]],
-             [path.x[path.x.length - 1], path.y[path.y.length - 1]]] : [] };
-}"""
-
-# For each label's trace the point nearest its middle; of those, the two farthest apart
-# (a walk from one digit to a quite different one).
-FAR_PAIR = """() => {
-  const graph = document.querySelector('.gw-latent-map .js-plotly-plot');
-  const middles = [];
-  for (const el of graph.querySelectorAll('.scatterlayer .trace')) {
-    const name = el.__data__ && el.__data__[0].trace.name;
-    const boxes = Array.from(el.querySelectorAll('path.point')).map((p) => {
-      const b = p.getBoundingClientRect();
-      return { x: b.x + b.width / 2, y: b.y + b.height / 2 };
-    });
-    if (!/^[0-9]$/.test(name) || !boxes.length) continue;
-    const mx = boxes.reduce((s, b) => s + b.x, 0) / boxes.length;
-    const my = boxes.reduce((s, b) => s + b.y, 0) / boxes.length;
-    const d = (b) => (b.x - mx) ** 2 + (b.y - my) ** 2;
-    middles.push({ name, ...boxes.reduce((best, b) => (d(b) < d(best) ? b : best)) });
-  }
-  let pair = null, far = -1;
-  for (const p of middles) for (const q of middles) {
-    const d = (p.x - q.x) ** 2 + (p.y - q.y) ** 2;
-    if (d > far) { far = d; pair = [p, q]; }
-  }
-  return pair;
-}"""
 
 PLOT_AREA = """() => {
   const r = document.querySelector('.gw-latent-map .nsewdrag').getBoundingClientRect();
@@ -114,18 +74,6 @@ TIMELINE = """() => {
            shown: getComputedStyle(document.querySelector('.gw-map-timeline')).display };
 }"""
 
-DETAILS = """(kind) => {
-  const el = document.querySelector('.gw-map-details [data-kind]');
-  return el && el.dataset.kind === kind ? el.innerText : false;
-}"""
-
-STRIP = """(steps) => {
-  const img = document.querySelector('img.gw-interp-images');
-  const where = document.querySelector('.gw-interp-where');
-  if (!img || !where || !img.naturalWidth || Number(where.dataset.steps) !== steps) return false;
-  return { ratio: img.naturalWidth / img.naturalHeight, position: Number(where.dataset.position),
-           large: document.querySelector('img.gw-interp-large').src };
-}"""
 
 TEXT_LINES = """(steps) => {
   const lines = document.querySelectorAll('.gw-text-path-list li.gw-path-line');

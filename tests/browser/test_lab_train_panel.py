@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 
 from .harness import open_notebook, run_all_cells, wait_for
+from .lab_snippets import BUTTON_READY, LOSS_TRACE
 
 pytestmark = pytest.mark.browser
 
@@ -25,16 +26,6 @@ CELLS = [
 ]
 STABLE_MS = 1500  # how long a paused plot must keep its point count
 
-# The "loss" trace as the browser holds it: point count, stride between points, last step.
-LOSS_TRACE = """() => {
-  const graph = document.querySelector('.gw-loss-plot .js-plotly-plot');
-  const trace = graph && graph.data && graph.data.find((t) => t.name === 'loss');
-  if (!trace || !trace.x) return null;
-  const x = Array.from(trace.x);
-  return { n: x.length, stride: x.length > 1 ? x[1] - x[0] : 1, last: x[x.length - 1],
-           paths: graph.querySelectorAll('.scatterlayer .trace path.js-line').length,
-           xmax: graph._fullLayout.xaxis.range[1] };
-}"""
 
 STATUS = """() => {
   const el = document.querySelector('.gw-train-status');
@@ -51,11 +42,6 @@ def _fn(body: str) -> str:
       return ok ? {{ trace: t, status: s }} : false;
     }}"""
 
-
-BUTTON_READY = """(name) => {
-  const b = document.querySelector('.gw-train-panel button.gw-' + name);
-  return !!b && !b.disabled;
-}"""
 
 GROWS = _fn("return t && s && s.state === 'running' && t.n > arg;")
 IN_STATE = _fn("return s && s.state === arg;")

@@ -12,8 +12,7 @@ import pytest
 
 from .harness import _CELLS_DONE as CELLS_DONE
 from .harness import NotebookServer, open_notebook, run_all_cells, wait_for
-from .test_lab_demos import DEMOS, IMAGE_SHOWN, PLOT_POINTS, STATE, TEXT_OF
-from .test_lab_train_panel import BUTTON_READY, LOSS_TRACE
+from .lab_snippets import BUTTON_READY, DEMOS, IMAGE_SHOWN, LOSS_TRACE, PLOT_POINTS, STATE, TEXT_OF
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

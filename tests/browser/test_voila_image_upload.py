@@ -19,9 +19,8 @@ import pytest
 
 from .conftest import FAILED
 from .harness import wait_for
-from .test_voila_sentences import row, tab
-from .test_voila_studio import READY, click, when
 from .voila import StudioServer
+from .studio_page import READY, click, row, tab, when
 
 pytestmark = pytest.mark.browser
 SHOTS = Path("/tmp/shots")

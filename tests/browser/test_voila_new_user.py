@@ -31,9 +31,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from .harness import artifacts_dir, wait_for
-from .test_voila_sentences import PAIR, pick, row, tab
-from .test_voila_studio import DECODED, MAP_POINTS, READY, click, when
 from .voila import StudioServer
+from .studio_page import DECODED, MAP_POINTS, PAIR, READY, click, pick, row, tab, when
 
 pytestmark = pytest.mark.browser
 

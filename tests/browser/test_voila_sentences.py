@@ -21,8 +21,8 @@ import pytest
 
 from .conftest import FAILED
 from .harness import wait_for
-from .test_voila_studio import READY, click, when
 from .voila import StudioServer
+from .studio_page import PAIR, READY, click, pick, row, tab, when
 
 pytestmark = pytest.mark.browser
 
@@ -66,32 +66,6 @@ MAP = """() => {
   return { points, path: path && path.x ? Array.from(path.x).length : 0,
            mode: mode ? mode.innerText.trim() : null };
 }"""
-# Two sentences' points far apart along the map's x axis (10% and 90% of the way along,
-# not the outermost), inside the plot area.
-PAIR = """() => {
-  const graph = document.querySelector('.gw-studio .gw-latent-map .js-plotly-plot');
-  const area = graph.querySelector('.nsewdrag').getBoundingClientRect();
-  const boxes = [];
-  for (const el of graph.querySelectorAll('.scatterlayer .trace')) {
-    const name = el.__data__ && el.__data__[0].trace.name;
-    if (name === 'path' || name === 'selected') continue;
-    for (const p of el.querySelectorAll('path.point')) {
-      const b = p.getBoundingClientRect();
-      const x = b.x + b.width / 2, y = b.y + b.height / 2;
-      if (x > area.left + 4 && x < area.right - 4 && y > area.top + 4 && y < area.bottom - 4)
-        boxes.push({ x, y });
-    }
-  }
-  boxes.sort((p, q) => p.x - q.x);
-  const at = (f) => boxes[Math.floor(f * (boxes.length - 1))];
-  return boxes.length > 10 ? [at(0.1), at(0.9)] : null;
-}"""
-# The item the panel beside the map shows as ``kind`` (hover, clicked), if not ``other``.
-DETAILS = """([kind, other]) => {
-  const el = document.querySelector('.gw-studio .gw-map-details [data-kind]');
-  return el && el.dataset.kind === kind && el.dataset.index !== other ? el.dataset.index
-    : false;
-}"""
 # The TextPath once it shows ``steps`` lines: each line's sentence, A's and B's marks.
 PATH = """(steps) => {
   const root = document.querySelector('.gw-studio .gw-text-path');
@@ -133,26 +107,6 @@ def app_page(studio_app, browser_context, artifacts, request):
         page.screenshot(path=artifacts / f"{request.node.name}-failure.png", full_page=True)
         print(studio_app.log_tail(), "\n--- console ---\n", "\n".join(console[-40:]))
     page.close()
-
-
-def tab(page, title: str) -> None:
-    page.click(f".gw-studio .lm-TabBar-tab:has-text('{title}')")
-    page.wait_for_selector(f".gw-studio .lm-TabBar-tab.lm-mod-current:has-text('{title}')")
-
-
-def row(page, label: str, what: str):
-    """The ``what`` (select, input) of the ipywidgets row labelled ``label``."""
-    return page.locator(f".gw-studio .widget-inline-hbox:has(> label:text-is('{label}')) {what}")
-
-
-def pick(page, at: dict, other: str | None) -> str:
-    """Point at ``at`` until the panel beside the map shows the hovered sentence (another
-    than ``other``), then click it, as a hand does; the clicked item's index."""
-    page.mouse.move(at["x"], at["y"])
-    hovered = wait_for(page, DETAILS, arg=["hover", other], timeout=30)
-    page.mouse.click(at["x"], at["y"])
-    assert wait_for(page, DETAILS, arg=["clicked", other], timeout=30) == hovered
-    return hovered
 
 
 def test_a_new_user_walks_between_two_sentences_in_the_app(studio_app, app_page, artifacts):

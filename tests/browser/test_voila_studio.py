@@ -18,47 +18,9 @@ import pytest
 from .conftest import FAILED
 from .harness import open_notebook, run_all_cells, wait_for
 from .voila import StudioServer
+from .studio_page import DECODED, MAP_POINTS, READY, click, when
 
 pytestmark = pytest.mark.browser
-
-READY = """() => {
-  const train = document.querySelector('.gw-studio .gw-train-panel button.gw-train');
-  const plot = document.querySelector('.gw-studio .gw-loss-plot .js-plotly-plot');
-  return !!train && !train.disabled && !!plot && !!plot.data;
-}"""
-# The "loss" trace as the browser holds it, and the status line's state and step.
-LOSS = """() => {
-  const graph = document.querySelector('.gw-loss-plot .js-plotly-plot');
-  const trace = graph && graph.data && graph.data.find((t) => t.name === 'loss');
-  const el = document.querySelector('.gw-train-status');
-  if (!el) return null;
-  const x = trace && trace.x ? Array.from(trace.x) : [];
-  return { n: x.length, last: x.length ? x[x.length - 1] : 0,
-           stride: x.length > 1 ? x[1] - x[0] : 1,
-           state: el.dataset.state, step: Number(el.dataset.step) };
-}"""
-MAP_POINTS = """() => {
-  const graph = document.querySelector('.gw-studio .gw-latent-map .js-plotly-plot');
-  if (!graph) return false;
-  const n = graph.querySelectorAll('.scatterlayer .trace path.point').length;
-  return n > 1000 ? n : false;
-}"""
-DECODED = """() => {
-  const d = document.querySelector('.gw-studio .gw-map-details [data-kind="clicked"]');
-  const img = document.querySelector('.gw-studio img.gw-map-decoded');
-  return d && img && img.naturalWidth > 1 ? d.dataset.index : false;
-}"""
-
-
-def when(page, body: str, arg=None, timeout: float = 60.0):
-    """Wait until ``body`` (JS over ``t``, the loss state, and ``arg``) holds; return ``t``."""
-    return wait_for(page, f"(arg) => {{ const t = ({LOSS})(); return t && ({body}) && t; }}",
-                    arg=arg, timeout=timeout)
-
-
-def click(page, name: str) -> None:
-    page.wait_for_selector(f".gw-train-panel button.gw-{name}:not([disabled])")
-    page.click(f".gw-train-panel button.gw-{name}")
 
 
 @pytest.fixture(scope="module")
