@@ -214,3 +214,25 @@ def test_the_cvae_conv_networks_meet_the_contract():
     report = check_model(spec, "image", config=spec.config_for(
         "image", architecture="conv", filters=8, hidden=32))
     assert report["reload"] == "same decode" and "condition" in report
+
+
+def test_the_map_decodes_a_conditional_model_with_the_label_of_the_clicked_item(tmp_path):
+    """A click on a 3 of a cvae's map decodes as a 3 (the label of the nearest item), and
+    the AttributeStrip keeps the picked point's class along its strip."""
+    from genwidgets.widgets import AttributeStrip, LatentMap
+    from tests.helpers import click_item
+
+    run = Run("cvae", load_digits(limit=300), SMALL["cvae"], epochs=1, batch_size=32,
+              seed=0, out=tmp_path / "run")
+    run.start().wait()
+    m = LatentMap(run, max_items=300)
+    strip = AttributeStrip(m)
+    asked = []
+    decode = m.source.decode
+    m.source.decode = lambda zs, labels=None: (asked.append(labels), decode(zs, labels))[1]
+    y = np.asarray(m.source.labels)
+    three = int(m.idx[np.flatnonzero(y[m.idx] == 3)[0]])
+    click_item(m, three)
+    assert asked[-1].tolist() == [3] and m.label_near(m.z[m.rows[three]]) == 3
+    strip.make_direction("0", "1")
+    assert asked[-2].tolist() == [3] * 9 and asked[-1].tolist() == [3]  # strip, large

@@ -119,7 +119,7 @@ class AttributeStrip(W.VBox):
             return
         d = self.directions[self.direction.value]
         zs = along(self.point, d.vector, ALPHAS)
-        decoded = self.source.decode(zs)
+        decoded = self.map.decode(zs, near=self.point)  # one class for a conditional model
         self.zs, self.decoded = zs, decoded
         if self.is_text:
             cells = "".join(
@@ -178,7 +178,7 @@ class AttributeStrip(W.VBox):
             return
         d = self.directions[self.direction.value]
         alpha = float(self.alpha.value)
-        shown = self.source.decode(along(self.point, d.vector, [alpha]))
+        shown = self.map.decode(along(self.point, d.vector, [alpha]), near=self.point)
         if self.is_text:
             self.large.value = (f'<code class="gw-attr-line" style="{WRAP}">'
                                 f"{html.escape(shown[0])}</code>")

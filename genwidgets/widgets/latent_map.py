@@ -181,6 +181,25 @@ class LatentMap(W.VBox):
                              f"that are not among its {len(self.idx)} items")
         return self.z[np.asarray(rows, dtype="int64")]
 
+    def label_near(self, z) -> int | None:
+        """For a model conditioned on labels: the label of the item nearest ``z`` on the
+        map (the class a click there means); None for other models or data."""
+        labels = self.source.labels if getattr(self.source, "conditional", False) else None
+        if labels is None or not len(self.z):
+            return None
+        z = np.asarray(z, dtype="float32").reshape(-1)
+        return int(np.asarray(labels)[self.idx[((self.z - z) ** 2).sum(1).argmin()]])
+
+    def decode(self, zs, near=None):
+        """Decode latent vectors as the map does: a model conditioned on labels is told
+        the label nearest ``near`` for all (default: each vector's own nearest item)."""
+        zs = np.asarray(zs, dtype="float32")
+        first = self.label_near(near if near is not None else zs[0])
+        if first is None:
+            return self.source.decode(zs)
+        labels = [first] * len(zs) if near is not None else [self.label_near(z) for z in zs]
+        return self.source.decode(zs, labels=np.asarray(labels, dtype="int32"))
+
     def select_item(self, index: int) -> Pick:
         """What a click on the point of data item ``index`` does."""
         row = self.rows.get(int(index))
@@ -426,7 +445,7 @@ class LatentMap(W.VBox):
         return pick
 
     def _show_pick(self, pick: Pick) -> None:
-        self.panel.show_decoded(self.source.decode(pick.z[None]))
+        self.panel.show_decoded(self.decode(pick.z[None]))
         with self.figure.batch_update():
             self.figure.data[self._selected_trace].x = [pick.xy[0]]
             self.figure.data[self._selected_trace].y = [pick.xy[1]]
