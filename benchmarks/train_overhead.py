@@ -22,7 +22,7 @@ SETUP = """
 import json, time, tempfile, pathlib
 import genwidgets
 from IPython.display import display
-from genwidgets.data import load_dataset
+from genwidgets.registry import load_dataset
 from genwidgets.registry import get_registry
 from genwidgets.training import Run
 from genwidgets.widgets.train_panel import TrainPanel

@@ -25,7 +25,7 @@ from typing import Any
 import pluggy
 
 from genwidgets import hookspecs
-from genwidgets.spec import CAPABILITIES, MODALITIES, DatasetSpec, ModelSpec
+from genwidgets.spec import CAPABILITIES, MODALITIES, Dataset, DatasetSpec, ModelSpec
 
 GROUP = "genwidgets"
 CORE_PLUGIN = "genwidgets.data"
@@ -362,3 +362,8 @@ def get_registry(refresh: bool = False) -> Registry:
     if _REGISTRY is None or refresh:
         _REGISTRY = Registry().discover()
     return _REGISTRY
+
+
+def load_dataset(name: str, **options: Any) -> Dataset:
+    """Load a registered dataset by name, e.g. ``load_dataset("digits")``."""
+    return get_registry().dataset(name).load(**options)

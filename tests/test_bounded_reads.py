@@ -21,7 +21,7 @@ import zlib
 import numpy as np
 import pytest
 
-from genwidgets.data import load_dataset
+from genwidgets.registry import load_dataset
 from genwidgets.data.files import MAX_BYTES, read_bytes
 from genwidgets.data.images import read_idx
 from genwidgets.data.validate import DataError
@@ -33,7 +33,7 @@ def refusal(call: str, tmp_path) -> str:
     """Run ``call`` (a loader call) in a fresh process; the DataError's message."""
     code = textwrap.dedent(f"""
         import json, genwidgets
-        from genwidgets.data import load_dataset
+        from genwidgets.registry import load_dataset
         from genwidgets.data.images import read_idx
         from genwidgets.data.validate import DataError
         try:
@@ -91,7 +91,7 @@ def test_a_fifo_inside_an_image_folder_is_named_not_read(tmp_path):
     os.mkfifo(folder / "trap.png")
     code = f"""
         import logging, json, genwidgets
-        from genwidgets.data import load_dataset
+        from genwidgets.registry import load_dataset
         logging.basicConfig(level=logging.WARNING, format="%(message)s")
         d = load_dataset("images", path={str(folder)!r})
         print(json.dumps(list(d.x.shape)))

@@ -62,7 +62,7 @@ def test_train_bad_input_is_a_clear_error(tmp_path, args, message):
 
 
 def test_ae_loss_falls_on_digits(tmp_path):
-    from genwidgets.data import load_dataset
+    from genwidgets.registry import load_dataset
     from genwidgets.registry import get_registry
     from genwidgets.training import train
 
@@ -104,7 +104,7 @@ def test_importing_genwidgets_sets_the_jax_backend():
 
 def test_keras_already_on_another_backend_is_a_clear_error():
     code = ("import keras\nimport genwidgets\nfrom genwidgets.registry import get_registry\n"
-            "from genwidgets.data import load_dataset\nfrom genwidgets.training import train\n"
+            "from genwidgets.registry import load_dataset\nfrom genwidgets.training import train\n"
             "spec = get_registry().model('ae')\n"
             "train(spec, load_dataset('digits', limit=64), epochs=1)")
     env = {**os.environ, "KERAS_BACKEND": "numpy"}

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import genwidgets  # noqa: F401  (before anything that may import Keras)
-from genwidgets.data import load_dataset
+from genwidgets.registry import load_dataset
 from genwidgets.data.arrays import from_arrays
 from genwidgets.data.images import FASHION_NAMES, load_digits, load_mnist, read_idx
 from genwidgets.data.text import (

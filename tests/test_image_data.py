@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from genwidgets.data import load_dataset
+from genwidgets.registry import load_dataset
 from genwidgets.data.validate import DataError
 from genwidgets.training import Run
 from genwidgets.widgets import Studio
@@ -350,7 +350,7 @@ def test_a_download_from_a_mirror_shows_progress_and_is_kept(tmp_path, monkeypat
     env = {"KERAS_HOME": str(tmp_path / "keras"), "NO_PROXY": "127.0.0.1",
            "no_proxy": "127.0.0.1",
            "GENWIDGETS_DATA_MIRROR": f"http://127.0.0.1:{server.server_address[1]}/"}
-    code = ("import genwidgets; from genwidgets.data import load_dataset; "
+    code = ("import genwidgets; from genwidgets.registry import load_dataset; "
             "d = load_dataset('fashion_mnist', split='test'); print(len(d), d.info.name)")
     kept = tmp_path / "keras" / "datasets" / "fashion-mnist"
     progress = []

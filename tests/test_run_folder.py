@@ -310,7 +310,7 @@ def test_temporary_files_are_per_process(tmp_path, monkeypatch):
 # -- 6. a resume on other data is refused -----------------------------------------------------
 def test_a_resume_on_other_data_is_refused_saying_what_changed(folder):
     before = tree(folder)
-    from genwidgets.data import load_dataset
+    from genwidgets.registry import load_dataset
 
     changed = load_dataset("digits", **OPTIONS)
     changed.x[0, 0, 0, 0] += 0.5

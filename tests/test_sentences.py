@@ -15,7 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from genwidgets.data import DataError, load_dataset
+from genwidgets.data import DataError
+from genwidgets.registry import load_dataset
 from genwidgets.data.builtin import default_dataset
 from genwidgets.data.sentences import (
     FILE,

@@ -100,7 +100,7 @@ def test_samples_at_epoch_ends(trained, way):
 
 @pytest.mark.parametrize("way", ["live", "export"])
 def test_projector_holds_the_latent_snapshots(trained, way):
-    from genwidgets.data import load_dataset
+    from genwidgets.registry import load_dataset
     from genwidgets.latent.snapshots import SnapshotStore
 
     kind, out, logdirs = trained

@@ -10,8 +10,6 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from genwidgets.spec import Dataset
-
 _LAZY = {
     "DataError": "validate",
     "check_images": "validate",
@@ -34,14 +32,7 @@ _LAZY = {
     "split_text": "text",
 }
 
-__all__ = ["load_dataset", *_LAZY]
-
-
-def load_dataset(name: str, **options: Any) -> Dataset:
-    """Load a registered dataset by name, e.g. ``load_dataset("digits")``."""
-    from genwidgets.registry import get_registry
-
-    return get_registry().dataset(name).load(**options)
+__all__ = [*_LAZY]  # a registered dataset by name: genwidgets.registry.load_dataset
 
 
 def __getattr__(name: str) -> Any:
