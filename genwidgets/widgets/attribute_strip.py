@@ -16,8 +16,9 @@ import ipywidgets as W
 import numpy as np
 
 from genwidgets.latent.attributes import ALPHAS, Direction, along, direction
+from genwidgets.widgets.errors import guarded
 from genwidgets.widgets.render import BLANK_PNG, WRAP, image_grid_png
-from genwidgets.widgets.samples import guarded, pixel_scale
+from genwidgets.widgets.samples import pixel_scale
 
 HINT = ("<i>pick two groups (a label, or a box / lasso selection on the map kept with "
         "\u201ckeep selection\u201d), make a direction, then click a point on the map</i>")

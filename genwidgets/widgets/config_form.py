@@ -19,6 +19,7 @@ import html
 import ipywidgets as W
 
 from genwidgets.config import choices, field_help, field_types, settings_for
+from genwidgets.widgets.errors import error_html
 
 CONTROL = {"width": "190px"}
 GRID = W.Layout(grid_template_columns="max-content 190px minmax(200px, 1fr)",
@@ -82,8 +83,7 @@ class ConfigForm(W.VBox):
             config = (self.spec.config_for(self.modality, **values) if self.modality
                       else self.spec.config(**values))
         except ValueError as exc:
-            self.error.value = (f"<span style='color:#c62828;white-space:pre-wrap'>"
-                                f"{html.escape(str(exc))}</span>")
+            self.error.value = error_html(str(exc), inline=True)
             raise
         self.error.value = ""
         return config

@@ -13,11 +13,11 @@ import html
 import ipywidgets as W
 import numpy as np
 
+from genwidgets.widgets.errors import error_html
 from genwidgets.widgets.render import BLANK_PNG, image_grid_png
 from genwidgets.widgets.samples import (
     as_source,
     check_modality,
-    error_html,
     keras_view,
     pixel_scale,
 )

@@ -32,6 +32,7 @@ import numpy as np
 import plotly.graph_objects as go
 import traitlets
 
+from genwidgets.widgets.errors import guarded
 from genwidgets.widgets.latent_figure import (
     ItemPanel,
     Timeline,
@@ -46,7 +47,6 @@ from genwidgets.widgets.plotly_state import keep_late_viewers_current
 from genwidgets.widgets.samples import (
     RunFollower,
     as_source,
-    guarded,
     keras_view,
     notes_html,
 )

@@ -15,6 +15,7 @@ import ipywidgets as W
 import plotly.graph_objects as go
 
 from genwidgets.training.folder import LOSS_SKIP, RunRecord, find_runs
+from genwidgets.widgets.errors import error_html
 
 MAX_POINTS = 2000  # per curve
 COLUMNS = ("", "run", "model", "data", "settings", "epochs", "steps", "saved", "final losses",
@@ -129,7 +130,7 @@ class RunsTable(W.VBox):
     def _row(self, record: RunRecord) -> list[W.HTML]:
         if record.error:
             return [W.HTML(f"<code>{html.escape(record.name)}</code>"),
-                    W.HTML(f"<span style='color:#c62828'>{html.escape(record.error)}</span>"),
+                    W.HTML(error_html(record.error, inline=True)),
                     *[W.HTML("") for _ in COLUMNS[3:]]]
         losses = ", ".join(f"{k} {_fmt(v)}" for k, v in record.final.items()
                            if not k.startswith("val_"))

@@ -18,6 +18,7 @@ import time
 
 import ipywidgets as W
 
+from genwidgets.widgets.errors import error_html
 from genwidgets.widgets.render import BLANK_PNG, image_grid_png, text_lines_html
 
 
@@ -74,21 +75,6 @@ def check_modality(source, modality: str, view: str, other: str) -> None:
             f"{view} shows {modality} data; use {other} for {source.modality}. Expected a "
             f"source with modality={modality!r}. Received: modality={source.modality!r} "
             f"({source.spec.name} on {source.info.name})")
-
-
-def error_html(exc: BaseException) -> str:
-    return (f"<pre style='color:#c62828;white-space:pre-wrap'>"
-            f"{html.escape(f'{type(exc).__name__}: {exc}')}</pre>")
-
-
-def guarded(error, action, *args):
-    """``action(*args)``; an exception is shown in the HTML widget ``error``, not raised
-    into the comm handler that called it (a click, a slider)."""
-    try:
-        error.value = ""
-        return action(*args)
-    except Exception as exc:
-        error.value = error_html(exc)
 
 
 def pixel_scale(images, target: int) -> int:

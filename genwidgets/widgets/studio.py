@@ -28,6 +28,7 @@ from pathlib import Path
 
 import ipywidgets as W
 
+from genwidgets.widgets.errors import error_html
 from genwidgets.widgets.config_form import ConfigForm
 from genwidgets.widgets.data_fields import UPLOAD_COPIES, DataFields, dataset_choices
 
@@ -242,8 +243,7 @@ class Studio(W.VBox):
 
                 LatentSnapshots.attach(run)
         except Exception as exc:  # shown beside the button
-            self.message.value = (f"<span style='color:#c62828'>{html.escape(str(exc))}"
-                                  f"</span>")
+            self.message.value = error_html(str(exc), inline=True)
             return None
         self.stop_create.layout.display = "none"
         if getattr(self, "panel", None) is not None:
@@ -268,8 +268,8 @@ class Studio(W.VBox):
             self._show_building("a new run", "stopping the current run...")  # nothing old
             run.stop()
             if not run.wait(timeout):
-                self.message.value = ("<span style='color:#c62828'>The current run did not "
-                                      f"stop within {timeout:.0f} s; try again.</span>")
+                self.message.value = error_html(f"The current run did not stop within "
+                                                f"{timeout:.0f} s; try again.", inline=True)
                 return None
         return self.create_run()
 
@@ -365,8 +365,7 @@ class Studio(W.VBox):
             title = f"{source.spec.name} on {source.info.name} · <code>{html.escape(name)}</code>"
         except Exception as exc:
             title = f"<code>{html.escape(name)}</code>"
-            views.append(W.HTML(f"<pre style='color:#c62828;white-space:pre-wrap'>"
-                                f"{html.escape(str(exc))}</pre>"))
+            views.append(W.HTML(error_html(str(exc))))
         note = f'<div class="gw-explore-note" style="color:#555">{html.escape(note)}</div>' \
             if note else ""
         self.explore_heading.value = (f'<h4 class="gw-explore-title" data-state="ready" '

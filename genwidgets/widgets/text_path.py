@@ -17,12 +17,11 @@ import ipywidgets as W
 import numpy as np
 
 from genwidgets.data.text import UNKNOWN_CHAR
+from genwidgets.widgets.errors import error_html, guarded
 from genwidgets.widgets.interpolation_strip import MODES, check_endpoint, check_mode
 from genwidgets.widgets.samples import (
     as_source,
     check_modality,
-    error_html,
-    guarded,
     keras_view,
 )
 

@@ -16,6 +16,7 @@ import time
 
 import ipywidgets as W
 
+from genwidgets.widgets.errors import error_html
 from genwidgets.widgets.loss_plot import LossPlot
 from genwidgets.widgets.render import BLANK_PNG, image_grid_png, text_lines_html
 
@@ -136,7 +137,7 @@ class TrainPanel(W.VBox):
         try:
             action(*args)
         except Exception as exc:  # shown, never raised into the comm handler
-            self.error.value = f"<pre style='color:#c62828'>{html.escape(str(exc))}</pre>"
+            self.error.value = error_html(str(exc))
 
     def _settings_form(self) -> W.VBox:
         """The settings a run may change while it trains (the spec's ``mutable``), those
@@ -260,8 +261,7 @@ class TrainPanel(W.VBox):
         if snap["state"] != previous:
             self._refresh_buttons(snap["state"])
             if snap["state"] == "failed":
-                self.error.value = (f"<pre style='color:#c62828;white-space:pre-wrap'>"
-                                    f"{html.escape(snap['error'] or snap['message'])}</pre>")
+                self.error.value = error_html(snap["error"] or snap["message"])
             if snap["state"] in ("paused", "finished", "stopped"):
                 self._show_preview()
 
