@@ -77,6 +77,9 @@ def check_modality(source, modality: str, view: str, other: str) -> None:
             f"({source.spec.name} on {source.info.name})")
 
 
+SHEET_MAX_PX = 720  # the widest a "same z, every label" sheet is drawn
+
+
 def pixel_scale(images, target: int) -> int:
     """The integer zoom that makes one (H, W) image about ``target`` pixels wide."""
     return max(1, round(target / max(images.shape[1], images.shape[2])))
@@ -254,13 +257,16 @@ class SampleGrid(_Samples):
         return sample_of(self.source, self.count.value, self.seed.value, self.label.value)
 
     def _show(self, images) -> None:
-        if images.ndim == 5:  # the "every label" sheet: a row per label
+        width = self.width
+        if images.ndim == 5:  # the "every label" sheet: a row per label, cells >= 36 px
             cols = images.shape[1]
             images = images.reshape(-1, *images.shape[2:])
+            width = max(width, min(SHEET_MAX_PX, cols * 36))
         else:
             cols = math.ceil(math.sqrt(len(images)))
+        self.view.layout.width = f"{width}px"
         self.view.value = image_grid_png(images, cols=cols,
-                                         scale=pixel_scale(images, self.width / cols))
+                                         scale=pixel_scale(images, width / cols))
 
     def _show_note(self, text: str) -> None:
         self.error.value = f"<i>{html.escape(text)}</i>"
