@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import sys
 import time
@@ -34,10 +33,13 @@ from pathlib import Path
 
 import numpy as np
 
-import genwidgets  # noqa: F401  (sets the Keras backend before keras is imported)
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the other benchmarks' parts
 
-DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mnist"
-N_TRAIN, PER_LABEL = 8000, 100
+import genwidgets  # noqa: E402,F401  (sets the Keras backend before keras is imported)
+from quality_gan_mnist import save_grid, train_classifier  # noqa: E402
+from quality_vae_mnist import N_TRAIN, emit, load_mnist  # noqa: E402  (the same protocol)
+
+PER_LABEL = 100
 # Settings picked for a short budget on a CPU (dense nets; see the module's docstring). The
 # cvae's KL weight is its plugin's default for images (3, no warm-up; at 1 z keeps the class
 # and the decoder ignores the label: 0.35-0.46 label accuracy at 60 s).
@@ -51,20 +53,6 @@ SETTINGS = {
 BATCH = {"cvae": 100, "cgan": 64}
 FINAL_LR = 1e-4  # the cvae's learning rate at the end of its budget (log-linear decay)
 FINAL_BETA = None  # the cvae's KL weight at the end of its budget (None: held)
-
-
-def emit(**record) -> None:
-    print(json.dumps(record), flush=True)
-
-
-def load_mnist():
-    from genwidgets.data.images import load_mnist as load
-
-    if not (DATA / "t10k-images-idx3-ubyte.gz").exists():
-        sys.exit(f"quality_conditional_mnist: MNIST not found. Expected "
-                 f"{DATA / 't10k-images-idx3-ubyte.gz'} and its labels (../shared/data/"
-                 f"mnist from the project root).")
-    return load(path=DATA, split="test")
 
 
 def train(name: str, x, y, info, seconds: float, max_epochs: int):
@@ -99,9 +87,6 @@ def train(name: str, x, y, info, seconds: float, max_epochs: int):
 
 def train_judge(x, y, x_test, y_test, epochs: int):
     """quality_gan_mnist.py's small CNN, trained on the labelled training images."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from quality_gan_mnist import train_classifier
-
     return train_classifier(x, y, x_test, y_test, epochs)
 
 
@@ -139,9 +124,6 @@ def cvae_neg_elbo(model, x, y, samples: int, seed: int = 0) -> dict:
 
 def every_label_png(name: str, model, data, path: Path, columns: int = 10) -> None:
     """The "same z, every label" sheet of ``model``, drawn as the SampleGrid draws it."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from quality_gan_mnist import save_grid
-
     from genwidgets.latent import LatentSource, every_label
     from genwidgets.registry import get_registry
 
