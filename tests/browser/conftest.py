@@ -82,6 +82,23 @@ def lab_page(lab, browser_context, blocked_requests, artifacts, request):
     lab.delete_sessions()
 
 
+@pytest.fixture
+def app_page(studio_app, browser_context, artifacts, request):
+    """A fresh page for the Studio app that the test module's ``studio_app`` fixture
+    serves; its console is kept (``page.console``); on failure a screenshot goes in
+    ``artifacts`` and the server's log and the console in the report."""
+    page = browser_context.new_page()
+    console: list[str] = []
+    page.on("console", lambda msg: console.append(f"{msg.type}: {msg.text}"))
+    page.on("pageerror", lambda exc: console.append(f"pageerror: {exc}"))
+    page.console = console
+    yield page
+    if request.node.stash.get(FAILED, False):
+        page.screenshot(path=artifacts / f"{request.node.name}-failure.png", full_page=True)
+        print(studio_app.log_tail(), "\n--- console ---\n", "\n".join(console[-40:]))
+    page.close()
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
     report = yield

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import FAILED
 from .harness import wait_for
 from .voila import StudioServer
 from .studio_page import READY, click, row, tab, when
@@ -33,20 +32,6 @@ def studio_app(chromium, tmp_path_factory):
         yield server
     finally:
         server.stop()
-
-
-@pytest.fixture
-def app_page(studio_app, browser_context, artifacts, request):
-    page = browser_context.new_page()
-    console: list[str] = []
-    page.on("console", lambda msg: console.append(f"{msg.type}: {msg.text}"))
-    page.on("pageerror", lambda exc: console.append(f"pageerror: {exc}"))
-    page.console = console
-    yield page
-    if request.node.stash.get(FAILED, False):
-        page.screenshot(path=artifacts / f"{request.node.name}-failure.png", full_page=True)
-        print(studio_app.log_tail(), "\n--- console ---\n", "\n".join(console[-40:]))
-    page.close()
 
 
 def test_a_user_draws_a_chosen_digit_and_every_digit_of_one_z(studio_app, app_page,

@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from .conftest import FAILED
 from .harness import wait_for
 from .voila import StudioServer
 from .studio_page import READY, click, row, tab, when
@@ -51,20 +50,6 @@ def studio_app(chromium, tmp_path_factory):
         yield server
     finally:
         server.stop()
-
-
-@pytest.fixture
-def app_page(studio_app, browser_context, artifacts, request):
-    page = browser_context.new_page()
-    console: list[str] = []
-    page.on("console", lambda msg: console.append(f"{msg.type}: {msg.text}"))
-    page.on("pageerror", lambda exc: console.append(f"pageerror: {exc}"))
-    page.console = console
-    yield page
-    if request.node.stash.get(FAILED, False):
-        page.screenshot(path=artifacts / f"{request.node.name}-failure.png", full_page=True)
-        print(studio_app.log_tail(), "\n--- console ---\n", "\n".join(console[-40:]))
-    page.close()
 
 
 SHOWN = """() => Array.from(document.querySelectorAll('.gw-studio .gw-data-fields > .widget-hbox'))

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import FAILED
 from .harness import wait_for
 from .voila import StudioServer
 from .studio_page import PAIR, READY, click, pick, row, tab, when
@@ -94,19 +93,6 @@ def studio_app(chromium, tmp_path_factory):
         yield server
     finally:
         server.stop()
-
-
-@pytest.fixture
-def app_page(studio_app, browser_context, artifacts, request):
-    page = browser_context.new_page()
-    console: list[str] = []
-    page.on("console", lambda msg: console.append(f"{msg.type}: {msg.text}"))
-    page.on("pageerror", lambda exc: console.append(f"pageerror: {exc}"))
-    yield page
-    if request.node.stash.get(FAILED, False):
-        page.screenshot(path=artifacts / f"{request.node.name}-failure.png", full_page=True)
-        print(studio_app.log_tail(), "\n--- console ---\n", "\n".join(console[-40:]))
-    page.close()
 
 
 def test_a_new_user_walks_between_two_sentences_in_the_app(studio_app, app_page, artifacts):

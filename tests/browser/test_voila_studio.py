@@ -15,7 +15,6 @@ import shutil
 
 import pytest
 
-from .conftest import FAILED
 from .harness import open_notebook, run_all_cells, wait_for
 from .voila import StudioServer
 from .studio_page import DECODED, MAP_POINTS, READY, click, when
@@ -32,17 +31,6 @@ def studio_app(chromium, tmp_path_factory):
         yield server
     finally:
         server.stop()
-
-
-@pytest.fixture
-def app_page(studio_app, browser_context, request):
-    page = browser_context.new_page()
-    console: list[str] = []
-    page.on("console", lambda msg: console.append(f"{msg.type}: {msg.text}"))
-    yield page
-    if request.node.stash.get(FAILED, False):
-        print(studio_app.log_tail(), "\n--- console ---\n", "\n".join(console[-40:]))
-    page.close()
 
 
 # Labels and buttons whose text does not fit (cut to "kl_anneal_s..." / "Crea...").
