@@ -120,6 +120,7 @@ class AttributeStrip(W.VBox):
             return
         d = self.directions[self.direction.value]
         zs = along(self.point, d.vector, ALPHAS)
+        self.decoded = None  # until this point's strip is decoded
         decoded = self.map.decode(zs, near=self.point)  # one class for a conditional model
         self.zs, self.decoded = zs, decoded
         if self.is_text:
@@ -179,7 +180,11 @@ class AttributeStrip(W.VBox):
             return
         d = self.directions[self.direction.value]
         alpha = float(self.alpha.value)
-        shown = self.map.decode(along(self.point, d.vector, [alpha]), near=self.point)
+        on_strip = [k for k, a in enumerate(ALPHAS) if abs(a - alpha) < 1e-6]
+        if on_strip and self.decoded is not None:  # already decoded for the strip
+            shown = self.decoded[on_strip[0]:on_strip[0] + 1]
+        else:
+            shown = self.map.decode(along(self.point, d.vector, [alpha]), near=self.point)
         if self.is_text:
             self.large.value = (f'<code class="gw-attr-line" style="{WRAP}">'
                                 f"{html.escape(shown[0])}</code>")
