@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import queue
-
 from genwidgets.training.events import Progress
+from genwidgets.training.follower import EventFollower
 from genwidgets.training.run import Run
 
 
@@ -18,31 +17,31 @@ def train(spec, dataset, config=None, *, epochs: int, batch_size: int = 64, out=
 
 def train_run(run: Run, *, progress: bool = False) -> Run:
     """Train ``run`` to the end, as :func:`train` does (Ctrl-C stops it cleanly)."""
-    events = run.subscribe()
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=run.total_steps, unit="step")
-    run.start()
-    try:
-        while run.alive or not events.empty():
-            try:
-                event = events.get(timeout=0.2)
-            except queue.Empty:
-                continue
+
+    def show(batch) -> None:
+        for event in batch:
             if bar is not None and isinstance(event, Progress):
                 bar.set_description(f"epoch {event.epoch}/{run.epochs}")
                 bar.update(event.step - bar.n)
                 bar.set_postfix({k: f"{v:.4g}" for k, v in event.logs.items()},
                                 refresh=False)
+
+    follower = EventFollower(run, show, tick_s=0.2)
+    run.start()
+    try:
+        follower.follow(until_done=True)
     except KeyboardInterrupt:
         run.stop()
         run.wait()
         raise
     finally:
+        follower.stop()
         if bar is not None:
             bar.close()
-        run.unsubscribe(events)
     run.wait()
     return run

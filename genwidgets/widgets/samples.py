@@ -12,12 +12,11 @@ from __future__ import annotations
 import html
 import math
 import os
-import queue
-import threading
 import time
 
 import ipywidgets as W
 
+from genwidgets.training.follower import EventFollower
 from genwidgets.widgets.errors import error_html
 from genwidgets.widgets.render import BLANK_PNG, image_grid_png, text_lines_html
 
@@ -96,8 +95,9 @@ class RunFollower:
     """Calls ``action()`` at a low rate while ``run`` trains: after each epoch, at least
     every ``every_s`` seconds while it runs, and once when it pauses or ends; never within
     ``min_gap_s`` of the last call, and, with ``when_shown``, only while ``widget`` is
-    displayed (nobody looking: no work). A thread of its own waits on the run's events;
-    :meth:`stop` ends it."""
+    displayed (nobody looking: no work). Its events come from an
+    :class:`~genwidgets.training.follower.EventFollower` that holds this object weakly:
+    :meth:`stop` (or the view, closed or dropped, taking it along) ends its thread."""
 
     def __init__(self, run, widget, action, *, every_s: float = 5.0, min_gap_s: float = 1.0,
                  when_shown: bool = True):
@@ -106,45 +106,34 @@ class RunFollower:
         self.calls = 0
         if when_shown and widget._view_count is None:
             widget._view_count = 0  # the front end counts its views from now on
-        self._stopped = threading.Event()
-        self._events = run.subscribe()
-        self._thread = threading.Thread(target=self._follow, name="genwidgets-follow",
-                                        daemon=True)
-        self._thread.start()
+        self._state, self._due, self._last = run.state, False, time.monotonic()
+        self._follower = EventFollower(run, self._on_events, tick_s=0.2).start()
+        self._thread = self._follower.thread
 
-    def _follow(self) -> None:
-        state, due, last = self.run.state, False, time.monotonic()
-        while not self._stopped.is_set():
-            try:
-                event = self._events.get(timeout=0.2)
-            except queue.Empty:
-                event = None
-            while event is not None:
-                if event["type"] == "epoch":
-                    due = True
-                elif event["type"] == "progress" and event["state"] != state:
-                    state = event["state"]
-                    due = due or state in ("paused", "finished", "stopped")
-                try:
-                    event = self._events.get_nowait()
-                except queue.Empty:
-                    event = None
-            now = time.monotonic()
-            due = due or (state == "running" and now - last >= self.every_s)
-            if not due or now - last < self.min_gap_s:
-                continue
-            if self.when_shown and not views_shown(self.widget):
-                continue  # stays due: drawn when a view shows up
-            due, last = False, now
-            self.calls += 1
-            try:
-                self.action()
-            except Exception:  # the action shows its own errors; the thread goes on
-                pass
+    def _on_events(self, batch) -> None:
+        for event in batch:
+            if event["type"] == "epoch":
+                self._due = True
+            elif event["type"] == "progress" and event["state"] != self._state:
+                self._state = event["state"]
+                self._due = self._due or self._state in ("paused", "finished", "stopped")
+        now = time.monotonic()
+        due = self._due or (self._state == "running" and now - self._last >= self.every_s)
+        if not due or now - self._last < self.min_gap_s:
+            self._due = due
+            return
+        if self.when_shown and not views_shown(self.widget):
+            self._due = True  # stays due: drawn when a view shows up
+            return
+        self._due, self._last = False, now
+        self.calls += 1
+        try:
+            self.action()
+        except Exception:  # the action shows its own errors; the follower goes on
+            pass
 
     def stop(self) -> None:
-        self._stopped.set()
-        self.run.unsubscribe(self._events)
+        self._follower.stop()
 
 
 class _Samples(W.VBox):

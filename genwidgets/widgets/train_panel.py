@@ -1,7 +1,8 @@
 """``TrainPanel``: buttons, progress, status, the live ``LossPlot``, samples and settings.
 
-The run's worker never touches a widget. The panel's pump thread drains the run's event
-queue and applies only the newest state: the status line at most 2.5 times a second, the
+The run's worker never touches a widget. The panel's follower
+(:class:`~genwidgets.training.follower.EventFollower`, holding the panel weakly) hands it
+the run's events on a thread of its own, and the panel applies only the newest state: the status line at most 2.5 times a second, the
 plot once (a FigureWidget update costs 4 comm messages), the samples every few
 seconds, each only when it changed. That keeps the comm traffic to the browser under ~10
 messages a second whatever the step rate (benchmarks/train_overhead.py counts them).
@@ -10,12 +11,11 @@ messages a second whatever the step rate (benchmarks/train_overhead.py counts th
 from __future__ import annotations
 
 import html
-import queue
-import threading
 import time
 
 import ipywidgets as W
 
+from genwidgets.training.follower import EventFollower
 from genwidgets.widgets.errors import error_html
 from genwidgets.widgets.loss_plot import LossPlot
 from genwidgets.widgets.render import BLANK_PNG, image_grid_png, text_lines_html
@@ -116,8 +116,6 @@ class TrainPanel(W.VBox):
         self._shown_rows = len(run.history)
         self._shown_epochs = len(run.epoch_history)
         self._last_status = self.status.value
-        self._closed = threading.Event()
-        self._events = run.subscribe()
         self._refresh_buttons(run.state)
         self._show_preview()
         super().__init__([
@@ -128,9 +126,10 @@ class TrainPanel(W.VBox):
                    layout=W.Layout(flex_flow="row wrap", align_items="flex-start")),
         ])
         self.add_class("gw-train-panel")
-        self._pump_thread = threading.Thread(target=self._pump, name="genwidgets-pump",
-                                             daemon=True)
-        self._pump_thread.start()
+        self._last_status_at = self._last_plot_at = self._last_preview_at = 0.0
+        self._snap, self._state = None, run.state
+        # the only writer of widgets while a run trains; holds this panel weakly
+        self.follower = EventFollower(run, self._on_events, name="genwidgets-pump").start()
 
     # -- controls ---------------------------------------------------------------
     def _guard(self, action, *args) -> None:
@@ -224,34 +223,23 @@ class TrainPanel(W.VBox):
         self.buttons["step"].disabled = live
 
     # -- the pump: the only place that writes widgets while a run trains ----------
-    def _pump(self) -> None:
-        last_status = last_plot = last_preview = 0.0
-        snap, state = None, self.run.state
-        while not self._closed.is_set():
-            try:
-                event = self._events.get(timeout=0.1)
-            except queue.Empty:
-                event = None
-            while event is not None:  # drain: keep only the newest state
-                if event["type"] == "progress":
-                    snap = event
-                try:
-                    event = self._events.get_nowait()
-                except queue.Empty:
-                    event = None
-            now = time.monotonic()
-            if snap is not None and (now - last_status >= STATUS_EVERY_S
-                                     or snap["state"] != state):
-                last_status = now
-                self._apply_status(snap, state)
-                state = snap["state"]
-                snap = None
-            if now - last_plot >= PLOT_EVERY_S or state not in ("running", "compiling"):
-                if self._apply_rows():
-                    last_plot = now
-            if state == "running" and now - last_preview >= self.preview_every_s:
-                last_preview = now
-                self._show_preview()
+    def _on_events(self, batch) -> None:
+        for event in batch:  # keep only the newest state
+            if event["type"] == "progress":
+                self._snap = event
+        now, snap = time.monotonic(), self._snap
+        if snap is not None and (now - self._last_status_at >= STATUS_EVERY_S
+                                 or snap["state"] != self._state):
+            self._last_status_at = now
+            self._apply_status(snap, self._state)
+            self._state, self._snap = snap["state"], None
+        if now - self._last_plot_at >= PLOT_EVERY_S or self._state not in ("running",
+                                                                           "compiling"):
+            if self._apply_rows():
+                self._last_plot_at = now
+        if self._state == "running" and now - self._last_preview_at >= self.preview_every_s:
+            self._last_preview_at = now
+            self._show_preview()
 
     def _apply_status(self, snap: dict, previous: str) -> None:
         value = status_html(snap, step_rate(self.run.history))
@@ -292,6 +280,5 @@ class TrainPanel(W.VBox):
             self.preview.value = image_grid_png(samples, scale=3 if samples.shape[1] > 16 else 6)
 
     def close(self) -> None:
-        self._closed.set()
-        self.run.unsubscribe(self._events)
+        self.follower.stop()
         super().close()
