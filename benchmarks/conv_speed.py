@@ -138,14 +138,14 @@ def main() -> None:
                      f"{args.repeats}, {args.hidden}, {args.filters}")
     import keras
 
-    from genwidgets.fast_conv import FastConv2DTranspose, matmul_path
+    from genwidgets.fast_conv import FastConv2D, FastConv2DTranspose, matmul_path
 
     load_start = os.getloadavg()[0]
     x, data_name = load_images()
     keras.utils.set_random_seed(0)
     models = {"keras": keras_vae(keras.layers.Conv2D, keras.layers.Conv2DTranspose,
                                  args.hidden, args.filters),
-              "genwidgets": keras_vae(keras.layers.Conv2D, FastConv2DTranspose, args.hidden,
+              "genwidgets": keras_vae(FastConv2D, FastConv2DTranspose, args.hidden,
                                       args.filters)}
     models["genwidgets"].set_weights(models["keras"].get_weights())
     first = x[:BATCH]

@@ -9,7 +9,7 @@ import numpy as np
 from keras import layers, ops
 
 from genwidgets.decoding import batched, sigmoid
-from genwidgets.fast_conv import FastConv2DTranspose
+from genwidgets.fast_conv import FastConv2D, FastConv2DTranspose
 from genwidgets.spec import DataInfo
 from genwidgets_ae.config import AEConfig
 
@@ -33,8 +33,8 @@ def _image_nets(config, info: DataInfo):
                 f"Received: shape={info.shape}. Use architecture='dense'."
             )
         f = config.filters
-        t = layers.Conv2D(f, 3, strides=2, padding="same", activation="relu")(x)
-        t = layers.Conv2D(2 * f, 3, strides=2, padding="same", activation="relu")(t)
+        t = FastConv2D(f, 3, strides=2, padding="same", activation="relu")(x)
+        t = FastConv2D(2 * f, 3, strides=2, padding="same", activation="relu")(t)
         t = layers.Flatten()(t)
         t = layers.Dense(config.hidden, activation="relu")(t)
         z = layers.Dense(config.latent_dim, name="z")(t)
