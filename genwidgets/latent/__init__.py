@@ -1,4 +1,5 @@
-"""The latent engine: encode, project, interpolate, sample grids and health metrics.
+"""The latent engine: encode, project, interpolate, sample grids, health metrics, and the
+state of a latent map (:class:`MapState`) apart from its view.
 
 Views talk to a :class:`LatentSource` and to the NumPy helpers here, never to Keras.
 Names load when first used, so ``from genwidgets.latent import path`` imports no JAX.
@@ -23,6 +24,7 @@ _LAZY = {
     "CompiledNet": "compiled",
     "LatentSnapshots": "snapshots",
     "SnapshotStore": "snapshots",
+    "MapState": "map_state",
 }
 
 __all__ = list(_LAZY)

@@ -1,5 +1,6 @@
-"""The parts of a :class:`LatentMap`: its Plotly figure, and what lies beside it: the
-item panel, the health line and the timeline.
+"""The parts of a :class:`LatentMap`: its Plotly figure and how the points are drawn on it,
+and what lies beside it: the toolbar, the item panel, the info and health lines and the
+timeline. (What the map knows, apart from drawing: ``genwidgets.latent.map_state``.)
 
 Traces, in order: ``space`` (a transparent heatmap under everything: it receives clicks
 on empty space, at the resolution of its grid), one scatter per label (or one ``data``
@@ -9,7 +10,6 @@ trace), the ``path`` A -> B and the ``selected`` marker.
 from __future__ import annotations
 
 import html
-import re
 import textwrap
 
 import ipywidgets as W
@@ -83,40 +83,49 @@ def map_traces(xy: np.ndarray, idx: np.ndarray, labels, hover: list[str], bounds
     return traces, groups
 
 
-def _polygon(path: str) -> np.ndarray:
-    """The vertices of an SVG path of straight lines ("M x,y L x,y ... Z": a lasso)."""
-    numbers = re.findall(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?", path or "")
-    return np.asarray(numbers, dtype="float64").reshape(-1, 2) if len(numbers) % 2 == 0 \
-        else np.zeros((0, 2))
+def point_hovers(idx: np.ndarray, labels, items=None) -> list[str]:
+    """The hover label of each point: its sentence (``items``, for text), else the item's
+    number and label."""
+    if items is not None:
+        return [hover_text(t) for t in items]
+    return [f"#{i} · {html.escape(labels[r] if labels is not None else 'item')}"
+            for r, i in enumerate(idx)]
 
 
-def inside(xy: np.ndarray, shapes) -> np.ndarray:
-    """Which points of ``xy`` lie in any of Plotly's selection ``shapes`` (layout
-    selections: ``rect`` boxes and ``path`` lassos, in data coordinates)."""
-    xy = np.asarray(xy, dtype="float64").reshape(-1, 2)
-    found = np.zeros(len(xy), dtype=bool)
-    x, y = xy[:, 0], xy[:, 1]
-    for shape in shapes:
-        if shape.get("type") == "rect":
-            (x0, x1), (y0, y1) = (sorted((float(shape["x0"]), float(shape["x1"]))),
-                                  sorted((float(shape["y0"]), float(shape["y1"]))))
-            found |= (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
-        elif shape.get("type") == "path":
-            poly = _polygon(shape.get("path", ""))
-            if len(poly) < 3:
-                continue
-            crossings = np.zeros(len(xy), dtype=bool)  # ray casting, to the right
-            for (xa, ya), (xb, yb) in zip(poly, np.roll(poly, -1, axis=0)):
-                if ya == yb:
-                    continue
-                spans = (ya > y) != (yb > y)
-                at = xa + (y - ya) * (xb - xa) / (yb - ya)
-                crossings ^= spans & (x < at)
-            found |= crossings
-    return found
+def draw_points(fig: go.FigureWidget, xy: np.ndarray, idx: np.ndarray, labels,
+                items=None) -> tuple[list[np.ndarray], bool]:
+    """Put the points ``xy`` of the items ``idx`` on the map ``fig``; ``(groups, new)``:
+    the rows each label's trace holds (see :func:`map_traces`), and whether the traces are
+    new ones (other labels: their click and hover handlers are to be set) rather than the
+    same ones moved."""
+    # the axes fit the cloud shown, with a margin (a fixed range over every epoch left
+    # the cloud of the latest in the middle); the click grid covers the same area
+    bounds = (xy.min(0), xy.max(0)) if len(xy) else None
+    traces, groups = map_traces(xy, idx, labels, point_hovers(idx, labels, items), bounds)
+    lo, hi = extent(*bounds) if bounds is not None else (None, None)
+    with fig.batch_update():
+        fig.layout.xaxis.range = None if lo is None else [float(lo[0]), float(hi[0])]
+        fig.layout.yaxis.range = None if lo is None else [float(lo[1]), float(hi[1])]
+    if [t.name for t in fig.data] == [t.name for t in traces]:
+        with fig.batch_update():  # the same groups: move the points and the grid
+            for old, new in zip(fig.data[:-2], traces[:-2]):
+                old.update(new.to_plotly_json())
+        return groups, False
+    fig.data = []
+    fig.add_traces(traces)
+    return groups, True
 
 
-# -- beside the figure: the health line and the timeline ----------------------------------
+def info_html(n: int, total: int, d: int, basis: str, epoch: int | None) -> str:
+    """The line under the map: the points shown, the latent, the projection, the epoch."""
+    how = "the latent itself" if d == 2 else f"PCA, basis fixed on {basis}"
+    when = ("now" if epoch is None else
+            f"epoch {epoch} (saved; a click decodes with the model of now)")
+    return (f'<span class="gw-map-count" data-points="{n}">{n} of {total} '
+            f"items · {d}-D latent · map: {how} · {when}</span>")
+
+
+# -- beside the figure: the toolbar, the health line and the timeline ---------------------
 def kl_bars_html(kl: list[float], height: int = 28) -> str:
     """One small bar per latent dimension, as tall as its KL (the largest fills it)."""
     top = max(max(kl), 1e-9)
@@ -150,6 +159,23 @@ def health_html(report: dict, variational: bool) -> str:
                  f"<b>⚠ {html.escape(warning)}</b></div>")
     return (f'<div class="gw-health-line" data-active="{k}" data-dim="{d}" '
             f'data-warning="{1 if warning else 0}">health: {line}</div>')
+
+
+def map_toolbar() -> tuple[W.ToggleButtons, W.Button, W.Button, W.Button]:
+    """The row above the map: the click mode, "use as A", "use as B" and Refresh."""
+    mode = W.ToggleButtons(
+        options=[("decode", "decode"), ("set A", "a"), ("set B", "b")], value="decode",
+        tooltips=["a click decodes the spot", "the next click is A, then B",
+                  "the next click is B"], style={"button_width": "70px"})
+    use_a = W.Button(description="use as A", layout=W.Layout(width="auto"))
+    use_b = W.Button(description="use as B", layout=W.Layout(width="auto"))
+    refresh = W.Button(description="Refresh", icon="refresh",
+                       tooltip="encode again with the model as it is now",
+                       layout=W.Layout(width="auto"))
+    for widget, name in [(mode, "mode"), (use_a, "use-a"), (use_b, "use-b"),
+                         (refresh, "refresh")]:
+        widget.add_class(f"gw-map-{name}")
+    return mode, use_a, use_b, refresh
 
 
 class Timeline(W.HBox):
@@ -221,7 +247,7 @@ class ItemPanel(W.VBox):
         """One decoded item: an image (1, H, W, C) or a list of one sentence."""
         self._put(self.decoded_view, decoded)
 
-    def show_item(self, item, index: int, how: str, label: str | None) -> None:
+    def show_item(self, index: int, how: str, item, label: str | None) -> None:
         """Data item ``index`` (how: "hover" or "clicked"), with its label if any."""
         label = "" if label is None else f" · label {html.escape(label)}"
         self.details.value = (f'<span data-kind="{how}" data-index="{index}">{how}: item '

@@ -9,6 +9,7 @@ and ipywidgets sends the stored values only when a page asks for every widget's 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 
 import plotly.graph_objects as go
@@ -20,3 +21,24 @@ def keep_late_viewers_current(figure: go.FigureWidget) -> None:
     values = figure._trait_values
     values["_widget_data"] = copy.deepcopy(figure._data)
     values["_widget_layout"] = copy.deepcopy(figure._layout_obj._props)
+
+
+class LateViewers:
+    """Stores a figure's state for late viewers once per change, however nested the code
+    that makes it: ``with late.sending():`` around a change, ``late.changed = True`` where a
+    part of it touched the figure; the state is stored when the outermost block ends, and
+    only if something changed."""
+
+    def __init__(self, figure: go.FigureWidget):
+        self.figure, self.changed, self._depth = figure, False, 0
+
+    @contextlib.contextmanager
+    def sending(self):
+        self._depth += 1
+        try:
+            yield
+        finally:
+            self._depth -= 1
+            if not self._depth and self.changed:
+                self.changed = False
+                keep_late_viewers_current(self.figure)
