@@ -7,7 +7,10 @@ Trains the GAN plugin (default config) on the first 8,000 MNIST t10k images for 
 trained here on the same 8,000 labelled images and scored on the last 2,000, labels
 1,000 samples. Prints JSON lines; the last is the headline with classes_covered (goal 10:
 digits that get at least 1% of the samples), max_class_share (goal <= 0.2), train_s, steps,
-classifier_accuracy and load_avg. Writes a 10x10 PNG grid of samples to ``--out``.
+classifier_accuracy, mean_confidence (the judge's mean top probability on the samples)
+beside real_mean_confidence (the same on the 2,000 held-out real digits) and
+confidence_gap (real minus samples; goal <= 0.05: samples the judge is as sure of as of
+real digits), and load_avg. Writes a 10x10 PNG grid of samples to ``--out``.
 """
 
 from __future__ import annotations
@@ -138,6 +141,7 @@ def main() -> None:
 
     samples = model.sample(n_samples, seed=0)
     probs = judge.predict(samples, batch_size=500, verbose=0)
+    real_confidence = float(judge.predict(x_test, batch_size=500, verbose=0).max(-1).mean())
     counts = np.bincount(probs.argmax(-1), minlength=10)
     shares = counts / counts.sum()
     out = Path(args.out)
@@ -152,6 +156,8 @@ def main() -> None:
         classifier_accuracy=round(accuracy, 4),
         class_counts=counts.tolist(),
         mean_confidence=round(float(probs.max(-1).mean()), 4),
+        real_mean_confidence=round(real_confidence, 4),
+        confidence_gap=round(real_confidence - float(probs.max(-1).mean()), 4),
         samples=n_samples,
         epochs=epochs,
         batch_size=args.batch_size,
