@@ -11,17 +11,20 @@ input's patches times the kernel regrouped into its stride x stride phases (a su
 convolution), or the input times the whole kernel followed by a few shifted adds
 (overlap-add).
 
-``FastConv2D`` is ``keras.layers.Conv2D`` the same way, for strides above 1: space-to-depth
-turns a stride-s convolution into a stride-1 one over s x s blocks, whose few shifted
-slices side by side meet the kernel in one matrix product (the VAE's 4x4 stride-2
-convolutions: 1 to 32 channels ~6 to ~4 ms a step, 32 to 64 ~22 to ~17 ms; earlier,
-patches taken with XLA's patch extraction were slower than Keras' own). Both sum the same
+``FastConv2D`` is ``keras.layers.Conv2D`` the same way, for strides above 1 that divide the
+kernel: space-to-depth turns a stride-s convolution into a stride-1 one over s x s blocks,
+whose few shifted slices side by side meet the kernel in one matrix product (the VAE's 4x4
+stride-2 convolutions, batch 100, forward and backward: 1 to 32 channels ~4.0 to ~3.2 ms,
+32 to 64 ~21.5 to ~17.8 ms). A kernel that is not a multiple of the stride would be padded
+with zeros to one (3x3 at stride 2: 16/9 of the products) and lost there (32 to 64
+channels ~15 to ~19 ms), so it stays Keras' own; so did patches taken with XLA's patch
+extraction, tried earlier. Both sum the same
 products in another order: outputs agree within float32 rounding (tests/test_fast_conv.py).
 XLA's CPU options (oneDNN, XNNPACK, single-threaded Eigen) did not help.
 
 The matrix path runs where it was measured to win, Keras on JAX on the CPU; elsewhere (an
-accelerator, another backend, dilation, groups, channels_first, stride 1) the layers are
-Keras' own. benchmarks/conv_speed.py times a whole net both ways.
+accelerator, another backend, dilation, groups, channels_first, a stride of 1 or one that
+does not divide the kernel) the layers are Keras' own. benchmarks/conv_speed.py times a whole net both ways.
 """
 
 from __future__ import annotations
@@ -139,11 +142,12 @@ def conv2d_strided(x, kernel, strides, padding: str):
 @keras.saving.register_keras_serializable(package="genwidgets")
 class FastConv2D(keras.layers.Conv2D):
     """``keras.layers.Conv2D`` with strides as space-to-depth and one matrix product on
-    CPU (a stride-1 convolution stays Keras' own)."""
+    CPU, where the stride divides the kernel (otherwise, and at stride 1, Keras' own)."""
 
     def call(self, inputs):
         if (not matmul_path() or self.data_format != "channels_last" or self.groups != 1
-                or tuple(self.dilation_rate) != (1, 1) or tuple(self.strides) == (1, 1)):
+                or tuple(self.dilation_rate) != (1, 1) or tuple(self.strides) == (1, 1)
+                or any(k % s for k, s in zip(self.kernel_size, self.strides))):
             return super().call(inputs)
         outputs = conv2d_strided(inputs, self.kernel, tuple(self.strides), self.padding)
         if self.use_bias:

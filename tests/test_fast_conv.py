@@ -69,6 +69,17 @@ def test_strided_convolutions_match_keras(strides, kernel_size, padding, activat
                                       x.shape, transpose=False), x)
 
 
+@pytest.mark.parametrize("kernel_size, strides, matmul", [
+    (4, 2, True), (3, 3, True), ((4, 3), (2, 1), True), (3, 2, False), (3, 1, False)])
+def test_the_matrix_path_runs_where_the_stride_divides_the_kernel(kernel_size, strides,
+                                                                 matmul):
+    layer = FastConv2D(4, kernel_size, strides=strides, padding="same")
+    x = np.zeros((1, 12, 12, 2), "float32")
+    layer.build(x.shape)
+    program = str(jax.make_jaxpr(lambda x: layer(x))(x))
+    assert ("conv_general_dilated" not in program) == (matmul and matmul_path())
+
+
 def same_outputs_and_gradients(ref, fast, x):
     expected, got = np.asarray(ref(x)), np.asarray(fast(x))
     assert got.shape == expected.shape

@@ -9,7 +9,7 @@ import numpy as np
 from keras import layers, ops
 
 from genwidgets.decoding import batched, sigmoid
-from genwidgets.fast_conv import FastConv2D, FastConv2DTranspose
+from genwidgets.fast_conv import FastConv2DTranspose
 from genwidgets.spec import DataInfo
 from genwidgets_ae.config import AEConfig
 
@@ -33,8 +33,9 @@ def _image_nets(config, info: DataInfo):
                 f"Received: shape={info.shape}. Use architecture='dense'."
             )
         f = config.filters
-        t = FastConv2D(f, 3, strides=2, padding="same", activation="relu")(x)
-        t = FastConv2D(2 * f, 3, strides=2, padding="same", activation="relu")(t)
+        # 3x3 at stride 2: fast_conv's matrix path would pad it to 4x4 and lose
+        t = layers.Conv2D(f, 3, strides=2, padding="same", activation="relu")(x)
+        t = layers.Conv2D(2 * f, 3, strides=2, padding="same", activation="relu")(t)
         t = layers.Flatten()(t)
         t = layers.Dense(config.hidden, activation="relu")(t)
         z = layers.Dense(config.latent_dim, name="z")(t)
@@ -80,6 +81,8 @@ class AutoEncoder(keras.Model):
         self.data_info = DataInfo.from_dict(data_info)
         self.latent_dim = self.ae_config.latent_dim
         self.modality = self.data_info.modality
+        # what decode does to the decoder's output (genwidgets.built_model)
+        self.decoder_output = "token_logits" if self.modality == "text" else "logits"
         nets = _text_nets if self.modality == "text" else _image_nets
         self.encoder, self.decoder = nets(self.ae_config, self.data_info)
         self.seed_generator = keras.random.SeedGenerator(self.ae_config.seed)
