@@ -49,10 +49,17 @@ def sizes(root: Path) -> tuple[list, list]:
 
 
 def private_reads(root: Path) -> Counter:
-    """``x._name`` where ``x`` is not ``self``/``cls`` (dunders aside), per module."""
+    """``x._name`` where ``x`` is not ``self``/``cls`` (dunders aside), and ``from
+    genwidgets... import _name``, per module."""
     found: Counter = Counter()
     for path in sources(root):
         for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                    ("genwidgets", "plugins")):
+                for alias in node.names:
+                    if alias.name.startswith("_") and not alias.name.startswith("__"):
+                        found[f"{path.relative_to(root)}: from {node.module} import "
+                              f"{alias.name}"] += 1
             if (isinstance(node, ast.Attribute) and node.attr.startswith("_")
                     and not node.attr.startswith("__")
                     and not (isinstance(node.value, ast.Name)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from genwidgets.spec import EOS, PAD
+from genwidgets.spec import BOS, EOS, PAD
 
 
 BUCKETS = (16, 64, 256)  # batch sizes a compiled net is called with
@@ -74,8 +74,11 @@ def tanh_to_unit(images: np.ndarray) -> np.ndarray:
 
 
 def greedy_tokens(logits: np.ndarray) -> np.ndarray:
-    """Per-position logits (n, L, V) -> the likeliest ids, PAD after the first EOS."""
-    ids = np.asarray(logits).argmax(-1).astype("int32")
+    """Per-position logits (n, L, V) -> the likeliest ids (never BOS, which only starts a
+    sentence), PAD after the first EOS."""
+    logits = np.array(logits, dtype="float32")
+    logits[..., BOS] = -np.inf
+    ids = logits.argmax(-1).astype("int32")
     ids[np.cumsum(ids == EOS, axis=1) - (ids == EOS) > 0] = PAD
     return ids
 

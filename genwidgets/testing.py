@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from genwidgets.built_model import missing
 from genwidgets.spec import Dataset, ModelSpec
 
 TINY_TEXTS = [
@@ -148,6 +149,9 @@ def check_model(spec: ModelSpec, modality: str, *, config: Any = None, n: int = 
                            dataset.info)
         assert getattr(model, "optimizer", None) is not None, (
             "build() must return a compiled model")
+        lacking = missing(model, spec.capabilities)  # the protocols of genwidgets.built_model
+        assert not lacking, (f"build() returned a model without what its capabilities "
+                             f"{sorted(spec.capabilities)} promise: {', '.join(lacking)}")
     with stage("fit"):
         inputs = dataset.x[:batch_size]
         if labels is not None:  # a conditional model trains on the pair (x, labels)

@@ -4,9 +4,11 @@
 ``stateless_call``: the weights are arguments, read from the variables at call time, so a
 live run's newest weights are used (call it inside ``Run.call``) and nothing retraces when
 they change. Inputs are cut and padded to a few fixed batch sizes (``BUCKETS``), so each
-size compiles once. ``compile_decoder`` / ``compile_encoder`` find the sub-network of a
-plugin's model and check once that it gives what the model's own ``decode`` / ``encode``
-gives; when nothing matches they return None and the model's own method is used. A model
+size compiles once. ``compile_encoder`` finds a plugin model's ``encoder`` sub-network;
+``compile_decoder`` its ``decoder`` / ``generator``, mapped by the output the model
+declares in ``decoder_output`` (:mod:`genwidgets.built_model`; nothing declared: no
+compiled path). Each is checked once against the model's own ``encode`` / ``decode``;
+when it does not match, None, and the model's own method is used. A model
 that compiles its own nets (``LatentSource.from_keras``'s adapter, for a Keras encoder and
 decoder you bring) hands them over in ``compiled_nets``.
 """
@@ -18,8 +20,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from genwidgets.decoding import (BUCKETS, greedy_tokens, padded_calls,
-                                 sigmoid, tanh_to_unit)
+from genwidgets.built_model import DECODER_OUTPUTS
+from genwidgets.decoding import BUCKETS, padded_calls
 
 PROBE = 4  # latents / items used to check a compiled net against the model's method
 
@@ -80,14 +82,6 @@ class CompiledNet:
         return self.post(out) if self.post is not None else out
 
 
-# -- what a decoder's raw output becomes (each plugin's decode does one of these):
-# genwidgets.decoding's sigmoid, tanh_to_unit and greedy_tokens
-
-
-IMAGE_OUTPUTS = (sigmoid, tanh_to_unit)
-TEXT_OUTPUTS = (greedy_tokens,)
-
-
 def _sub_network(model, names):
     for name in names:
         net = getattr(model, name, None)
@@ -105,7 +99,7 @@ def _own(model, role: str) -> tuple[bool, CompiledNet | None]:
     return False, None
 
 
-def _same(got: np.ndarray, want: np.ndarray, exact: bool, net=None) -> bool:
+def same_output(got: np.ndarray, want: np.ndarray, exact: bool, net=None) -> bool:
     if got.shape != want.shape:
         return False
     if exact:  # token ids: a near-tie may flip an argmax between two compilations
@@ -124,8 +118,9 @@ def compile_decoder(model, modality: str) -> CompiledNet | None:
     owned, own = _own(model, "decoder")
     if owned:
         return own
+    post = DECODER_OUTPUTS.get(str(getattr(model, "decoder_output", None)))
     net = _sub_network(model, ("decoder", "generator"))
-    if net is None:
+    if net is None or post is None:  # nothing declared: the model's own decode runs
         return None
     rng = np.random.default_rng(0)
     z = rng.standard_normal((PROBE, int(model.latent_dim))).astype("float32")
@@ -137,15 +132,13 @@ def compile_decoder(model, modality: str) -> CompiledNet | None:
             raw = compiled.raw(z)
     except Exception:  # a decoder that needs more than z (teacher forcing, noise)
         return None
-    text = modality == "text"
-    for post in TEXT_OUTPUTS if text else IMAGE_OUTPUTS:
-        try:
-            if _same(post(raw), want, exact=text, net=net):
-                compiled.post = post
-                return compiled
-        except Exception:  # raw output of another shape than this post expects
-            continue
-    return None
+    try:
+        if same_output(post(raw), want, exact=modality == "text", net=net):
+            compiled.post = post
+            return compiled
+    except Exception:  # raw output of another shape than the declared output's
+        pass
+    return None  # it declared what its decode does not do: its own decode runs
 
 
 def compile_encoder(model, x: np.ndarray) -> CompiledNet | None:
@@ -166,4 +159,4 @@ def compile_encoder(model, x: np.ndarray) -> CompiledNet | None:
             got = compiled(x)
     except Exception:
         return None
-    return compiled if _same(got, want, exact=False, net=net) else None
+    return compiled if same_output(got, want, exact=False, net=net) else None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from genwidgets.latent.interpolate import _perpendicular
+from genwidgets.latent.interpolate import perpendicular
 
 
 def _size(n) -> int:
@@ -84,7 +84,7 @@ def _side(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     toward = -(a + b) / 2.0
     toward = toward - (toward @ u) * u
     norm = np.linalg.norm(toward)
-    v = toward / norm if norm > 1e-9 * max(1.0, np.linalg.norm(a + b)) else _perpendicular(u)
+    v = toward / norm if norm > 1e-9 * max(1.0, np.linalg.norm(a + b)) else perpendicular(u)
     return v * length
 
 

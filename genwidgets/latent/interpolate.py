@@ -37,7 +37,7 @@ def lerp(a, b, n: int) -> np.ndarray:
     return _finish((1.0 - t) * a + t * b, a, b)
 
 
-def _perpendicular(u: np.ndarray) -> np.ndarray:
+def perpendicular(u: np.ndarray) -> np.ndarray:
     """A unit vector at right angles to the unit vector ``u`` (any, but always the same)."""
     e = np.zeros_like(u)
     e[np.argmin(np.abs(u))] = 1.0
@@ -63,7 +63,7 @@ def slerp(a, b, n: int) -> np.ndarray:
         return lerp(a, b, n)
     t = np.linspace(0.0, 1.0, n)[:, None]
     if 1.0 + cos < _PARALLEL:  # opposite: no plane is given, pick one
-        v = _perpendicular(ua)
+        v = perpendicular(ua)
         directions = np.cos(np.pi * t) * ua + np.sin(np.pi * t) * v
     else:
         omega = np.arccos(cos)

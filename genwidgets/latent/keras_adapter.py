@@ -28,15 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from genwidgets.latent.compiled import (
-    BUCKETS,
-    CompiledNet,
-    _same,
-    padded_calls,
-    select_outputs,
-    sigmoid,
-    tanh_to_unit,
-)
+from genwidgets.decoding import BUCKETS, padded_calls, sigmoid, tanh_to_unit
+from genwidgets.latent.compiled import CompiledNet, same_output, select_outputs
 from genwidgets.latent.keras_text import text_data, text_output
 from genwidgets.spec import ModelSpec
 
@@ -141,7 +134,7 @@ class Net:
                 got = net.raw(probe)
         except Exception:  # e.g. an unseeded random op, which jit cannot trace
             return None
-        return net if _same(got, want, exact=False, net=self.fn) else None
+        return net if same_output(got, want, exact=False, net=self.fn) else None
 
 
 class KerasModel:

@@ -71,6 +71,10 @@ def _decoder(config, info: DataInfo, k: int, conv: bool) -> keras.Model:
 class ConditionalVAE(VAEBase):
     """(images in [0, 1], labels) -> q(z | x, y) -> Bernoulli pixel logits of p(x | z, y)."""
 
+    # decode is sigmoid(decoder([z, labels])); the views run decode itself: the decoder
+    # needs the labels beside z
+    decoder_output = "logits"
+
     def __init__(self, config: dict, data_info: dict, **kwargs):
         super().__init__(config, data_info, **kwargs)
         info = self.data_info

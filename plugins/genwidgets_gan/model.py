@@ -57,6 +57,8 @@ class _NetworkSelector:
 class GAN(keras.Model):
     """A generator ``decode(z)`` trained against a discriminator; ``call(z)`` gives images."""
 
+    decoder_output = "tanh"  # decode maps the generator's [-1, 1] to [0, 1]
+
     def __init__(self, config: dict, data_info: dict, **kwargs):
         super().__init__(**kwargs)
         self.gan_config = GANConfig(**config)  # build_gan validated it

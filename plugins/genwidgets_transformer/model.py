@@ -80,6 +80,10 @@ class TransformerVAE(keras.Model):
         self.modality = self.data_info.modality
         cfg = self.tf_config
         self.parallel = self.modality == "text" and cfg.text_decoder == "parallel"
+        # what decode does to the decoder's output (genwidgets.built_model); the causal
+        # decoder generates token by token: no single pass to compile
+        self.decoder_output = ("token_logits" if self.parallel else
+                               None if self.modality == "text" else "logits")
         nets = (image_nets if self.modality != "text" else
                 parallel_text_nets if self.parallel else text_nets)
         self.encoder, self.decoder = nets(cfg, self.data_info)

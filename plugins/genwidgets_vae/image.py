@@ -69,6 +69,8 @@ def _dense_nets(config, info: DataInfo):
 class ImageVAE(VAEBase):
     """Images in [0, 1] -> q(z|x) = N(mean, exp(log_var)) -> Bernoulli pixel logits."""
 
+    decoder_output = "logits"  # decode is sigmoid(decoder(z)) (genwidgets.built_model)
+
     def __init__(self, config: dict, data_info: dict, **kwargs):
         super().__init__(config, data_info, **kwargs)
         if self.modality != "image":

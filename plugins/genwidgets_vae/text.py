@@ -35,6 +35,7 @@ class TextVAE(VAEBase):
     """Token ids (n, L) -> q(z|x) -> logits for every position; loss in nats per sentence."""
 
     use_free_bits = True
+    decoder_output = "token_logits"  # decode: greedy ids of decoder(z) (genwidgets.built_model)
 
     def __init__(self, config: dict, data_info: dict, **kwargs):
         super().__init__(config, data_info, **kwargs)

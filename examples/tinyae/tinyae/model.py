@@ -5,6 +5,8 @@ from keras import layers, ops
 
 @keras.saving.register_keras_serializable(package="tinyae")
 class LinearAE(keras.Model):
+    decoder_output = "unit"  # decode is self.decoder as it is: the map may compile it
+
     def __init__(self, shape, latent_dim, **kwargs):
         super().__init__(**kwargs)
         self.image_shape, self.latent_dim = tuple(shape), int(latent_dim)
