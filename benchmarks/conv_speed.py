@@ -7,18 +7,16 @@ filters, a dense layer of ``--hidden``, latent 16; back through a dense layer an
 stride-2 transposed convolutions; swish; Bernoulli logits), trained with Adam on the MNIST
 protocol of ../shared/data/README.md (the first 8,000 t10k images, [0, 1], batch 100,
 float32). When MNIST is absent, scikit-learn's digits are scaled to 28x28 and repeated to
-8,000 images (``data`` says which). Builds of the same net: ``keras``
-(keras.layers.Conv2D / Conv2DTranspose), ``genwidgets`` (genwidgets.fast_conv's
-FastConv2D / FastConv2DTranspose, as in the built-in image nets), ``transpose_only``
-(Keras' Conv2D with FastConv2DTranspose: what each idea gives alone) and, when PyTorch
-happens to be importable, the same net in ``torch`` (never a dependency); the Keras
-builds start from the same weights. Each first runs one epoch that compiles; then
+8,000 images (``data`` says which). Three builds of the same net: ``keras``
+(keras.layers.Conv2D / Conv2DTranspose), ``genwidgets`` (Keras' Conv2D with
+genwidgets.fast_conv.FastConv2DTranspose, as in the built-in image nets) and, when
+PyTorch happens to be importable, the same net in ``torch`` (never a dependency); the two
+Keras builds start from the same weights. Each first runs one epoch that compiles; then
 their epochs alternate ``--repeats`` times, so that all see the same load from the
 machine's other users, and each figure is the median.
 
 Prints JSON lines, one per timed epoch, the last the headline: keras_s_per_epoch,
-genwidgets_s_per_epoch, speedup (goal >= 3), transpose_only_s_per_epoch,
-speedup_transpose_only, torch_s_per_epoch and ratio_vs_torch when
+genwidgets_s_per_epoch, speedup (goal >= 3), torch_s_per_epoch and ratio_vs_torch when
 torch is there, max_abs_diff (the two Keras builds' first-batch logits), data, load_avg.
 """
 
@@ -140,20 +138,16 @@ def main() -> None:
                      f"{args.repeats}, {args.hidden}, {args.filters}")
     import keras
 
-    from genwidgets.fast_conv import FastConv2D, FastConv2DTranspose, matmul_path
+    from genwidgets.fast_conv import FastConv2DTranspose, matmul_path
 
     load_start = os.getloadavg()[0]
     x, data_name = load_images()
     keras.utils.set_random_seed(0)
     models = {"keras": keras_vae(keras.layers.Conv2D, keras.layers.Conv2DTranspose,
                                  args.hidden, args.filters),
-              "genwidgets": keras_vae(FastConv2D, FastConv2DTranspose, args.hidden,
-                                      args.filters),
-              # each idea alone: what the transposed convolutions' matrix path gives
-              "transpose_only": keras_vae(keras.layers.Conv2D, FastConv2DTranspose,
-                                          args.hidden, args.filters)}
-    for name in ("genwidgets", "transpose_only"):
-        models[name].set_weights(models["keras"].get_weights())
+              "genwidgets": keras_vae(keras.layers.Conv2D, FastConv2DTranspose, args.hidden,
+                                      args.filters)}
+    models["genwidgets"].set_weights(models["keras"].get_weights())
     first = x[:BATCH]
     diff = float(np.max(np.abs(
         np.asarray(models["keras"].decoder(models["keras"].encoder(first)[0])) -
@@ -180,8 +174,6 @@ def main() -> None:
         keras_s_per_epoch=round(median["keras"], 3),
         genwidgets_s_per_epoch=round(median["genwidgets"], 3),
         speedup=round(median["keras"] / median["genwidgets"], 2),
-        transpose_only_s_per_epoch=round(median["transpose_only"], 3),
-        speedup_transpose_only=round(median["keras"] / median["transpose_only"], 2),
     )
     if "torch" in median:
         headline.update(torch_s_per_epoch=round(median["torch"], 3),

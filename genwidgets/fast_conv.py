@@ -1,30 +1,28 @@
-"""Strided convolutions and transposed convolutions as matrix products, for XLA on CPU.
+"""Conv2DTranspose written as one matrix product and depth-to-space, for XLA on CPU.
 
 On this CPU, XLA's transposed convolutions (convolutions of a dilated input) are the slow
 part of a convolutional image net: in the VAE's conv net, the 4x4 stride-2 transposed
-convolution of 64 to 32 channels took ~117 ms a training step (forward and backward, batch
-100) against ~25 ms as a matrix product over the same numbers. ``FastConv2DTranspose`` is
-``keras.layers.Conv2DTranspose``: same arguments, weights (names and shapes) and config, so
-it saves and reloads like it (``safe_mode=True``); only the arithmetic differs: one matrix
-product, then depth-to-space, whichever of two ways keeps the intermediate smaller: the
-input's patches times the kernel regrouped into its stride x stride phases (a sub-pixel
-convolution), or the input times the whole kernel followed by a few shifted adds
-(overlap-add).
+convolution of 64 to 32 channels took ~190 ms of CPU a training step (forward and
+backward) against ~40 ms as a matrix product over the same numbers, and a training step
+of the whole net went from ~270 to ~130 ms of CPU (benchmarks/conv_speed.py).
+``FastConv2DTranspose`` is ``keras.layers.Conv2DTranspose``: same arguments, weights
+(names and shapes) and config, so it saves and reloads like it (``safe_mode=True``); only
+the arithmetic differs: one matrix product, then depth-to-space, whichever of two ways
+keeps the intermediate smaller: the input's patches times the kernel regrouped into its
+stride x stride phases (a sub-pixel convolution), or the input times the whole kernel
+followed by a few shifted adds (overlap-add). It sums the same products in another order:
+outputs agree within float32 rounding.
 
-``FastConv2D`` is ``keras.layers.Conv2D`` the same way, for strides above 1 that divide the
-kernel: space-to-depth turns a stride-s convolution into a stride-1 one over s x s blocks,
-whose few shifted slices side by side meet the kernel in one matrix product (the VAE's 4x4
-stride-2 convolutions, batch 100, forward and backward: 1 to 32 channels ~4.0 to ~3.2 ms,
-32 to 64 ~21.5 to ~17.8 ms). A kernel that is not a multiple of the stride would be padded
-with zeros to one (3x3 at stride 2: 16/9 of the products) and lost there (32 to 64
-channels ~15 to ~19 ms), so it stays Keras' own; so did patches taken with XLA's patch
-extraction, tried earlier. Both sum the same
-products in another order: outputs agree within float32 rounding (tests/test_fast_conv.py).
-XLA's CPU options (oneDNN, XNNPACK, single-threaded Eigen) did not help.
-
+Plain convolutions stay Keras' own. Written as patches and one matrix product they were
+no faster inside a training step here (the stride-2 32 to 64 filter convolution cost ~30
+ms more a step), nor were XLA's CPU options (oneDNN, XNNPACK, single-threaded Eigen).
+Written as space-to-depth, shifted slices and one matrix product, the VAE's 4x4 stride-2
+convolutions were faster alone (batch 100, forward and backward: 1 to 32 channels 4.0 to
+3.2 ms, 32 to 64 21.5 to 17.8 ms; a 3x3 kernel padded to 4x4 lost, 15 to 19 ms) but not
+inside whole training steps (VAE 11.4-12.3 against 12.3-14.0 steps a second with Keras'
+convolutions, GAN 20.3-20.9 against 20.1-21.6, the same process, a quiet machine).
 The matrix path runs where it was measured to win, Keras on JAX on the CPU; elsewhere (an
-accelerator, another backend, dilation, groups, channels_first, a stride of 1 or one that
-does not divide the kernel) the layers are Keras' own. benchmarks/conv_speed.py times a whole net both ways.
+accelerator, another backend, dilation, channels_first) the layer is Keras' own.
 """
 
 from __future__ import annotations
@@ -108,55 +106,6 @@ def _pad_or_crop(x, top: int, bottom: int, left: int, right: int):
     return x
 
 
-def conv_pads(size: int, kernel: int, stride: int, padding: str) -> tuple[int, int]:
-    """(padding before the first input, output size) of a convolution, as Keras/XLA."""
-    if padding == "valid":
-        return 0, (size - kernel) // stride + 1
-    out = -(-size // stride)
-    return max((out - 1) * stride + kernel - size, 0) // 2, out
-
-
-def conv2d_strided(x, kernel, strides, padding: str):
-    """``ops.conv`` (NHWC, kernel (kh, kw, in, out), strides > 1) as space-to-depth, the
-    shifted slices of the result side by side, and one matrix product: a stride-s
-    convolution of a k x k kernel is a stride-1 convolution of a ceil(k/s)^2 kernel over
-    the input regrouped into s x s blocks (the kernel padded with zeros to whole blocks)."""
-    kh, kw, c, f = kernel.shape
-    (sh, sw), (_, h, w, _) = strides, x.shape
-    lo_h, out_h = conv_pads(h, kh, sh, padding)
-    lo_w, out_w = conv_pads(w, kw, sw, padding)
-    mh, mw = -(-kh // sh), -(-kw // sw)  # taps per block
-    hb, wb = out_h + mh - 1, out_w + mw - 1  # blocks the output reads
-    x = _pad_or_crop(x, lo_h, hb * sh - h - lo_h, lo_w, wb * sw - w - lo_w)
-    x = ops.reshape(ops.transpose(ops.reshape(x, (-1, hb, sh, wb, sw, c)),
-                                  (0, 1, 3, 2, 4, 5)), (-1, hb, wb, sh * sw * c))
-    kernel = ops.pad(kernel, ((0, mh * sh - kh), (0, mw * sw - kw), (0, 0), (0, 0)))
-    kernel = ops.reshape(ops.transpose(ops.reshape(kernel, (mh, sh, mw, sw, c, f)),
-                                       (0, 2, 1, 3, 4, 5)), (mh * mw * sh * sw * c, f))
-    cols = [x[:, a:a + out_h, b:b + out_w, :] for a in range(mh) for b in range(mw)]
-    patches = ops.concatenate(cols, axis=-1) if len(cols) > 1 else cols[0]
-    y = ops.matmul(ops.reshape(patches, (-1, mh * mw * sh * sw * c)), kernel)
-    return ops.reshape(y, (-1, out_h, out_w, f))
-
-
-@keras.saving.register_keras_serializable(package="genwidgets")
-class FastConv2D(keras.layers.Conv2D):
-    """``keras.layers.Conv2D`` with strides as space-to-depth and one matrix product on
-    CPU, where the stride divides the kernel (otherwise, and at stride 1, Keras' own)."""
-
-    def call(self, inputs):
-        if (not matmul_path() or self.data_format != "channels_last" or self.groups != 1
-                or tuple(self.dilation_rate) != (1, 1) or tuple(self.strides) == (1, 1)
-                or any(k % s for k, s in zip(self.kernel_size, self.strides))):
-            return super().call(inputs)
-        outputs = conv2d_strided(inputs, self.kernel, tuple(self.strides), self.padding)
-        if self.use_bias:
-            outputs = ops.add(outputs, ops.reshape(self.bias, (1, 1, 1, self.filters)))
-        if self.activation is not None:
-            return self.activation(outputs)
-        return outputs
-
-
 @keras.saving.register_keras_serializable(package="genwidgets")
 class FastConv2DTranspose(keras.layers.Conv2DTranspose):
     """``keras.layers.Conv2DTranspose`` as one matrix product and depth-to-space on CPU."""
@@ -174,4 +123,4 @@ class FastConv2DTranspose(keras.layers.Conv2DTranspose):
         return outputs
 
 
-CUSTOM_OBJECTS = {"FastConv2D": FastConv2D, "FastConv2DTranspose": FastConv2DTranspose}
+CUSTOM_OBJECTS = {"FastConv2DTranspose": FastConv2DTranspose}

@@ -33,7 +33,6 @@ def _image_nets(config, info: DataInfo):
                 f"Received: shape={info.shape}. Use architecture='dense'."
             )
         f = config.filters
-        # 3x3 at stride 2: fast_conv's matrix path would pad it to 4x4 and lose
         t = layers.Conv2D(f, 3, strides=2, padding="same", activation="relu")(x)
         t = layers.Conv2D(2 * f, 3, strides=2, padding="same", activation="relu")(t)
         t = layers.Flatten()(t)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from genwidgets.fast_conv import FastConv2D, FastConv2DTranspose
+from genwidgets.fast_conv import FastConv2DTranspose
 from genwidgets.spec import DataInfo
 from genwidgets_gan.nets import upsampling_plan
 
@@ -63,7 +63,7 @@ def _conv_features(config, info: DataInfo, x):
     steps = max(upsampling_plan(*info.shape[:2])[2], 1)
     t = x
     for i in range(steps):
-        t = FastConv2D(config.filters * 2 ** i, 4, strides=2, padding="same",
+        t = layers.Conv2D(config.filters * 2 ** i, 4, strides=2, padding="same",
                           name=f"d_down{i}")(t)
         t = layers.LeakyReLU(0.2)(t)
     return layers.Flatten()(t)

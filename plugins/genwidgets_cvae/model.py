@@ -22,7 +22,7 @@ import numpy as np
 from keras import layers, ops
 
 from genwidgets.decoding import batched, model_labels, sigmoid
-from genwidgets.fast_conv import FastConv2D, FastConv2DTranspose
+from genwidgets.fast_conv import FastConv2DTranspose
 from genwidgets.spec import DataInfo
 from genwidgets_vae.base import VAEBase
 from genwidgets_vae.image import use_conv
@@ -35,8 +35,8 @@ def _encoder(config, info: DataInfo, k: int, conv: bool) -> keras.Model:
     t = x
     if conv:
         f = config.filters
-        t = FastConv2D(f, 4, strides=2, padding="same", activation=config.activation)(t)
-        t = FastConv2D(2 * f, 4, strides=2, padding="same",
+        t = layers.Conv2D(f, 4, strides=2, padding="same", activation=config.activation)(t)
+        t = layers.Conv2D(2 * f, 4, strides=2, padding="same",
                           activation=config.activation)(t)
     t = layers.Concatenate()([layers.Flatten()(t), y])
     for _ in range(1 if conv else config.depth):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from genwidgets.fast_conv import FastConv2D, FastConv2DTranspose
+from genwidgets.fast_conv import FastConv2DTranspose
 from genwidgets.spec import DataInfo
 
 
@@ -65,7 +65,7 @@ def _conv_discriminator(config, info: DataInfo) -> keras.Model:
     x = keras.Input(info.shape, name="image")
     t = x
     for i in range(steps):
-        t = FastConv2D(config.filters * 2 ** i, 4, strides=2, padding="same",
+        t = layers.Conv2D(config.filters * 2 ** i, 4, strides=2, padding="same",
                           name=f"d_down{i}")(t)
         t = layers.LeakyReLU(0.2)(t)
     t = layers.Flatten()(t)

@@ -7,7 +7,7 @@ import numpy as np
 from keras import layers, ops
 
 from genwidgets.decoding import batched, sigmoid
-from genwidgets.fast_conv import FastConv2D, FastConv2DTranspose
+from genwidgets.fast_conv import FastConv2DTranspose
 from genwidgets.spec import DataInfo
 from genwidgets_vae.base import VAEBase
 
@@ -30,8 +30,8 @@ def _conv_nets(config, info: DataInfo):
         )
     f, d, act = config.filters, config.latent_dim, config.activation
     x = keras.Input(info.shape, name="image")
-    t = FastConv2D(f, 4, strides=2, padding="same", activation=act)(x)
-    t = FastConv2D(2 * f, 4, strides=2, padding="same", activation=act)(t)
+    t = layers.Conv2D(f, 4, strides=2, padding="same", activation=act)(x)
+    t = layers.Conv2D(2 * f, 4, strides=2, padding="same", activation=act)(t)
     t = layers.Flatten()(t)
     t = layers.Dense(config.hidden, activation=act)(t)
     mean, log_var = layers.Dense(d, name="mean")(t), layers.Dense(d, name="log_var")(t)
