@@ -54,7 +54,7 @@ def main() -> None:
 
     from genwidgets.data import load_mnist
     from genwidgets.latent import LatentSource, path
-    from genwidgets.latent.compiled import sigmoid
+    from genwidgets.decoding import sigmoid
     from genwidgets.registry import get_registry
 
     data = load_mnist(path=MNIST, split="test")
