@@ -11,7 +11,6 @@ from genwidgets.built_model import (DECODER_OUTPUTS, Decodes, Encodes, Samples, 
 from genwidgets.latent.compiled import compile_decoder
 from genwidgets.registry import get_registry
 from genwidgets.testing import check_model, tiny_dataset
-from genwidgets.spec import ModelSpec
 
 
 class Half:
@@ -36,45 +35,19 @@ def test_missing_names_what_the_capabilities_promise_and_a_bad_declaration():
     assert contract()["DeclaresDecoderOutput"] == ["decoder_output"]
 
 
-class Promises(ModelSpec):
-    """Claims encode, decode and sample; its model can only encode and decode."""
-
-    name = "promises"
-    family = "toy"
-    capabilities = frozenset({"encode", "decode", "sample"})
-
-    def build(self, config, data_info):
-        import keras
-
-        class Model(keras.Model):
-            latent_dim = 2
-
-            def __init__(self):
-                super().__init__()
-                self.dense = keras.layers.Dense(2)
-
-            def call(self, x):
-                return self.dense(keras.ops.reshape(x, (keras.ops.shape(x)[0], -1)))
-
-            def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None,
-                             training=True):
-                return keras.ops.mean(y_pred ** 2)
-
-            def encode(self, x):
-                return np.asarray(self(x))
-
-            def decode(self, z):
-                return np.zeros((len(z), 8, 8, 1), "float32")
-
-        model = Model()
-        model.compile(optimizer="sgd")
-        return model
+def promises():
+    """The built-in VAE's spec claiming also "condition": its model has no num_classes."""
+    vae = type(get_registry().model("vae"))
+    return type("Promises", (vae,), {"name": "promises",
+                                     "capabilities": vae.capabilities | {"condition"}})()
 
 
 def test_check_model_refuses_a_model_without_what_its_capabilities_promise():
     with pytest.raises(AssertionError, match=r"without what its capabilities .* promise: "
-                                             r"Samples\.sample\n") as caught:
-        check_model(Promises(), "image", n=8, batch_size=4, reload=False)
+                                             r"Conditional\.num_classes\n") as caught:
+        check_model(promises(), "image", config=promises().config_for(
+            "image", latent_dim=2, hidden=16, architecture="dense"), n=8, batch_size=4,
+            reload=False)
     assert caught.value.check_stage == "build()"
 
 
