@@ -12,8 +12,12 @@ i % 10 == 9. Each model trains through a real ``Run`` on the training split (the
 dataset does not exist) for at most ``--seconds`` of wall-clock training: the clock starts
 when the first step (which holds the compile) is done, and evaluation is not counted.
 Then: 64 training endpoints and the 64 held-out ones (32 pairs) are reconstructed, the 8
-greedy decodes between each pair's posterior means are scored, and the held-out sentences
-give the KL per sentence and the nats per character.
+decodes between each pair's posterior means are scored, and the held-out sentences give the
+KL per sentence and the nats per character. Decoding is what the latent views show
+(``LatentSource.decode``): a parallel decoder's logits plus ``--lm-weight`` times the
+training text's token trigrams (``genwidgets.latent.piece_lm``), the likeliest sequence, no
+sampling; an ``argmax`` line before each result gives the figures of each position's
+argmax alone.
 
 ``m_val_nats_per_char`` is the negative ELBO (reconstruction with one posterior sample, plus
 the analytic KL) of all held-out sentences over their characters (each sentence's encoded
@@ -38,6 +42,7 @@ import numpy as np
 
 import genwidgets  # noqa: F401  (sets the Keras backend before keras is imported)
 from genwidgets.latent import text_paths as tp
+from genwidgets.latent.piece_lm import WEIGHT as LM_WEIGHT
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 SENTENCES = DATA / "text" / "wordnet_examples.txt"
@@ -239,6 +244,7 @@ def heldout_nats(model, x, tokenizer) -> dict:
 def run_model(name: str, spec, args, dataset, options, split, vocabulary, out: Path) -> dict:
     import keras
 
+    from genwidgets.latent.source import LatentSource
     from genwidgets.training.run import Run
 
     settings = overrides(name, spec, args.assignments)
@@ -260,8 +266,15 @@ def run_model(name: str, spec, args, dataset, options, split, vocabulary, out: P
     emit(event="trained", model=name, **stats)
     t0 = time.monotonic()
     model, tokenizer, seq_len = run.model, dataset.tokenizer, dataset.info.seq_len
-    codec = tp.TextCodec.of(model, tokenizer, seq_len)
-    figures = tp.evaluate(codec, split, vocabulary)
+    # decoded as the latent views decode (a parallel decoder's logits with the data's
+    # token trigrams, weight --lm-weight); the plain argmax's figures are printed too
+    source = LatentSource(spec, model, dataset)
+    source.lm_weight = 0.0
+    argmax = tp.evaluate(tp.TextCodec.of(source), split, vocabulary)
+    emit(event="argmax", model=name, **{f"{name}_{k}": round(v, 4) for k, v in argmax.items()
+                                        if isinstance(v, float)})
+    source.lm_weight = args.lm_weight
+    figures = tp.evaluate(tp.TextCodec.of(source), split, vocabulary)
     held = split.heldout[:QUICK_HELDOUT] if args.quick else split.heldout
     nats = heldout_nats(model, tokenizer.encode(held, seq_len), tokenizer)
     for k in SHOWN_PAIRS:
@@ -292,6 +305,7 @@ def run_model(name: str, spec, args, dataset, options, split, vocabulary, out: P
         f"{m}_batch_size": size,
         f"{m}_params": stats["params"],
         f"{m}_set": settings,
+        f"{m}_lm_weight": args.lm_weight,
     }
 
 
@@ -313,6 +327,10 @@ def main(argv=None) -> int:
                         help="override a setting: latent_dim=64 (every model that has it) "
                              "or vae.free_bits=0.5 (one model)")
     parser.add_argument("--seed", type=int, default=0, help="weights and batch order")
+    parser.add_argument("--lm-weight", type=float, default=LM_WEIGHT,
+                        help="weight of the data's token trigrams in decoding a parallel "
+                             f"decoder (genwidgets.latent.piece_lm; default {LM_WEIGHT}, "
+                             "0 = each position's argmax)")
     parser.add_argument("--out", default=None,
                         help="write each model's run folder to OUT/<model> (default: a "
                              "temporary folder, removed at the end)")

@@ -7,6 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from genwidgets.latent.piece_lm import PieceLM
+from genwidgets.latent.source import LatentSource
 from genwidgets.latent.text_paths import TextCodec, distinct, endpoint_exact
 from genwidgets.registry import get_registry
 
@@ -49,3 +51,17 @@ def test_text_model_spells_its_sentences_back_and_its_paths_move(name, tmp_path)
     assert all(len(p) == 8 for p in paths)
     assert distinct(paths) >= 3, (name, paths[:2])
     assert np.isfinite(run.history[-1]["loss"])
+    # what the latent views show: the same model through a LatentSource. A few hundred
+    # sentences are too few for the token trigrams: the plain argmax, paths that move
+    source = LatentSource.from_run(run)
+    shown = TextCodec.of(source)
+    assert not source.lm_fits
+    assert distinct(shown.paths(pairs)) >= 3, name
+    z = shown.encode(sentences[:8])
+    assert np.mean(source.decode_raw(z) == run.model.decode(z)) >= 0.99, name
+    # with enough data (here: told so) the views decode with the trigrams
+    source.lm_min_tokens = 0
+    assert endpoint_exact(sentences, shown.reconstruct(sentences)) >= 0.9, name
+    logits = np.asarray(run.model.decoder.predict_on_batch(z))
+    want = PieceLM(dataset.x, logits.shape[-1]).decode(logits, weight=source.lm_weight)
+    assert np.mean(source.decode_raw(z) == want) >= 0.99, name

@@ -3,7 +3,9 @@
 Every model call goes through ``self._call(fn)``: ``Run.call`` for a live run (a synced
 model between two batches), a plain call otherwise. Encoding and decoding use the model's
 sub-networks compiled once (``genwidgets.latent.compiled``) with the weights of the
-moment, or the model's own ``encode`` / ``decode`` when those cannot be compiled.
+moment, or the model's own ``encode`` / ``decode`` when those cannot be compiled. Text
+from a parallel decoder's per-position logits is decoded with the data's token trigrams
+(``genwidgets.latent.piece_lm``), so the points between two sentences read as words.
 """
 
 from __future__ import annotations
@@ -14,8 +16,12 @@ from typing import Any
 
 import numpy as np
 
+from genwidgets.decoding import greedy_tokens
+from genwidgets.latent.piece_lm import MIN_TOKENS as LM_MIN_TOKENS
+from genwidgets.latent.piece_lm import WEIGHT as LM_WEIGHT
+from genwidgets.latent.piece_lm import PieceLM
 from genwidgets.latent.subsets import subset_indices
-from genwidgets.spec import Dataset, DataInfo, ModelSpec
+from genwidgets.spec import PAD, Dataset, DataInfo, ModelSpec
 
 _UNSET = object()
 
@@ -48,6 +54,11 @@ class LatentSource:
         self._subsets: dict[tuple[int, int], np.ndarray] = {}
         self._lock = threading.Lock()
         self.notes: list[str] = []  # what the views should say of the model (from_keras)
+        # text from per-position logits: the weight of the data's token trigrams against
+        # the decoder's own log-probabilities (0: each position's argmax)
+        self.lm_weight: float = LM_WEIGHT
+        self.lm_min_tokens: int = LM_MIN_TOKENS
+        self._piece_lm: PieceLM | None = None
 
     # -- ways in ----------------------------------------------------------------------
     @classmethod
@@ -221,9 +232,27 @@ class LatentSource:
                 self._decoder = compile_decoder(model, self.modality)
             if self._decoder is None:
                 return np.asarray(model.decode(z))
+            if self.lm_weight and self._decoder.post is greedy_tokens and self.lm_fits:
+                logits = self._decoder.raw(z)
+                return self.piece_lm(logits).decode(logits, weight=self.lm_weight)
             return self._decoder(z)
 
         return self._call(run)
+
+    @property
+    def lm_fits(self) -> bool:
+        """Whether the data hold at least ``lm_min_tokens`` tokens for the trigrams: on a
+        few hundred sentences they know little more than those sentences, and a path would
+        jump from A to B."""
+        tokens = np.count_nonzero(np.asarray(self.dataset.x) != PAD)
+        return bool(tokens >= self.lm_min_tokens)
+
+    def piece_lm(self, logits) -> PieceLM:
+        """The token trigram model of the data (made once) that text decoding adds to a
+        parallel decoder's logits (see :mod:`genwidgets.latent.piece_lm`)."""
+        if self._piece_lm is None:
+            self._piece_lm = PieceLM(np.asarray(self.dataset.x), np.shape(logits)[-1])
+        return self._piece_lm
 
     def decode(self, z, labels=None) -> Any:
         """Images (N, H, W, C) in [0, 1], or a list of N strings for text."""
