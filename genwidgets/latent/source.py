@@ -59,6 +59,7 @@ class LatentSource:
         self.lm_weight: float = LM_WEIGHT
         self.lm_min_tokens: int = LM_MIN_TOKENS
         self._piece_lm: PieceLM | None = None
+        self._tokens: int | None = None  # the data's real tokens, once counted
 
     # -- ways in ----------------------------------------------------------------------
     @classmethod
@@ -244,8 +245,9 @@ class LatentSource:
         """Whether the data hold at least ``lm_min_tokens`` tokens for the trigrams: on a
         few hundred sentences they know little more than those sentences, and a path would
         jump from A to B."""
-        tokens = np.count_nonzero(np.asarray(self.dataset.x) != PAD)
-        return bool(tokens >= self.lm_min_tokens)
+        if self._tokens is None:  # the data do not change: counted once
+            self._tokens = int(np.count_nonzero(np.asarray(self.dataset.x) != PAD))
+        return self._tokens >= self.lm_min_tokens
 
     def piece_lm(self, logits) -> PieceLM:
         """The token trigram model of the data (made once) that text decoding adds to a
