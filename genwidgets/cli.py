@@ -177,8 +177,7 @@ def cmd_train(args) -> int:
     print(f"training {spec.name} on {dataset.info.name} ({len(dataset)} items, "
           f"{dataset.info.modality} {tuple(dataset.info.shape)}) for {run.epochs} epochs"
           f"{done}", file=sys.stderr)
-    with _sigterm_as_interrupt():
-        run = train_run(run, progress=not args.quiet)
+    run = train_run(run, progress=not args.quiet)  # Ctrl-C and SIGTERM stop it cleanly
     last = run.epoch_history[-1] if run.epoch_history else {}
     summary = ", ".join(f"{k}={v:.4g}" for k, v in last.items() if k not in ("epoch", "step"))
     if run.state != "finished":
@@ -213,33 +212,6 @@ def cmd_export(args) -> int:
           f"snapshot(s) to {done['logdir']}")
     print(f"view them: tensorboard --logdir {done['logdir']} --host 127.0.0.1")
     return 0
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, handled as Ctrl-C: the run stops, writes its checkpoint, the command ends."""
-
-
-def _sigterm_as_interrupt():
-    import contextlib
-    import signal
-    import threading
-
-    @contextlib.contextmanager
-    def handler():
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-
-        def terminate(signum, frame):
-            raise Terminated()
-
-        previous = signal.signal(signal.SIGTERM, terminate)
-        try:
-            yield
-        finally:
-            signal.signal(signal.SIGTERM, previous)
-
-    return handler()
 
 
 def _tell_traceback(args, text: str) -> None:
@@ -385,6 +357,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     prefix = f"genwidgets {args.command}"
     try:
+        from genwidgets.training.errors import Terminated
         from genwidgets.training.folder import FolderInUseError
 
         try:

@@ -281,7 +281,10 @@ def test_ctrl_c_then_resume_from_the_command_line(plugin_dir, tmp_path):
            f"{os.environ.get('PYTHONPATH', '')}"}
     out = tmp_path / "run"
     # far more epochs than it can reach: the SIGINT always finds it training
-    cmd = [sys.executable, "-m", "genwidgets.cli", "train", "--model", "counting", "--data",
+    # as `python -m genwidgets.cli`, with every thread's stack dumped on SIGUSR1 (a hang)
+    wrap = ("import faulthandler, runpy, signal; faulthandler.register(signal.SIGUSR1, "
+            "all_threads=True); runpy.run_module('genwidgets.cli', run_name='__main__')")
+    cmd = [sys.executable, "-c", wrap, "train", "--model", "counting", "--data",
            "digits", "--data-opt", "limit=512", "--batch-size", "8", "--epochs", "100000",
            "--quiet", "--out", str(out)]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -291,7 +294,13 @@ def test_ctrl_c_then_resume_from_the_command_line(plugin_dir, tmp_path):
         assert proc.poll() is None and time.monotonic() < end, proc.communicate()
         time.sleep(0.1)
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    try:
+        _, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGUSR1)
+        time.sleep(2)
+        proc.kill()
+        pytest.fail(f"no exit 60 s after SIGINT; its threads:\n{proc.communicate()[1]}")
     assert proc.returncode == 130, err
     stopped = load_latest(out, load=False)
     assert stopped.state["reason"] == "stopped"

@@ -7,3 +7,7 @@ class RunError(RuntimeError):
 
 class ModelBuildError(RunError):
     """A plugin's ``build()`` raised; the message names the model, the plugin and the error."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as Ctrl-C: the run stops, writes its checkpoint, the command ends."""
