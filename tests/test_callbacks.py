@@ -14,7 +14,13 @@ from nbclient import NotebookClient
 
 import genwidgets  # noqa: F401  (the JAX backend, before Keras)
 import keras
-from genwidgets.callbacks import PLOT_MESSAGES, STATUS_EVERY_S, UI_MESSAGES_PER_S, LiveLoss
+from genwidgets.callbacks import (
+    END_MESSAGES,
+    PLOT_MESSAGES,
+    STATUS_EVERY_S,
+    UI_MESSAGES_PER_S,
+    LiveLoss,
+)
 from genwidgets.fit_folder import FitFolderInUseError
 from genwidgets.training.folder import FolderLockedError, read_jsonl, read_run
 
@@ -150,7 +156,8 @@ def test_the_view_is_throttled_whatever_the_step_rate():
 def test_a_fit_of_a_second_or_two_stays_within_its_ui_message_budget(every_s):
     """Its first status, its redraws and its last status and plot, counted as messages
     (a status one, a plot redraw PLOT_MESSAGES), stay under UI_MESSAGES_PER_S a second,
-    even when every_s asks for a plot 20 times a second."""
+    even when every_s asks for a plot 20 times a second; a fit over in under a second
+    sends only its first and last ones."""
     x, y = data(2000)
     model = classifier()
     model.fit(x[:64], y[:64], batch_size=32, epochs=1, verbose=0)  # compiled before timing
@@ -165,7 +172,10 @@ def test_a_fit_of_a_second_or_two_stays_within_its_ui_message_budget(every_s):
     assert live.steps == 1000 and live.state == "finished"
     assert len(redraws) >= 1 and "finished" in live.status.value  # the last ones were sent
     messages = len(statuses) + PLOT_MESSAGES * len(redraws)
-    assert messages <= 1 + UI_MESSAGES_PER_S * elapsed, (messages, elapsed)
+    # a fit that ends within a second still sends its first status and its last status
+    # and plot (END_MESSAGES); any redraw between them keeps within the rate
+    assert messages <= max(1 + END_MESSAGES, 1 + UI_MESSAGES_PER_S * elapsed), \
+        (messages, elapsed)
     assert live.plot.point_counts["loss"] == 1000  # every row reached the plot at the end
 
 
