@@ -156,8 +156,8 @@ def test_the_view_is_throttled_whatever_the_step_rate():
 def test_a_fit_of_a_second_or_two_stays_within_its_ui_message_budget(every_s):
     """Its first status, its redraws and its last status and plot, counted as messages
     (a status one, a plot redraw PLOT_MESSAGES), stay under UI_MESSAGES_PER_S a second,
-    even when every_s asks for a plot 20 times a second; a fit over in under a second
-    sends only its first and last ones."""
+    even when every_s asks for a plot 20 times a second; a fit of under about a second
+    still sends its first and last ones."""
     x, y = data(2000)
     model = classifier()
     model.fit(x[:64], y[:64], batch_size=32, epochs=1, verbose=0)  # compiled before timing
