@@ -14,7 +14,8 @@ class VAESpec(ModelSpec):
         "Variational autoencoder with a Gaussian latent. Images: Bernoulli decoder over "
         "pixels, dense or convolutional networks. Text: a sentence VAE whose decoder reads "
         "only z (a bidirectional GRU over the positions, so the latent cannot collapse), a "
-        "small KL weight reached by annealing, word dropout on the encoder's input, and the "
+        "small KL weight reached by annealing, optional word dropout on the encoder's input "
+        "(off by default), and the "
         "points between two sentences trained towards both (latent mixup). Samples "
         "decode draws from N(0, I)."
     )
