@@ -83,6 +83,10 @@ def test_real_words_lowercase_and_strip_punctuation():
     # p_1 ... p_6: the team is | rackets qqq ("--" is no word) | unit x 3 | xx
     assert tp.plain_words("rackets! qqq --") == ["rackets", "qqq"]
     assert tp.real_words([path], vocabulary) == pytest.approx(7 / 9)
+    # the middle points p_3, p_4 alone: unit x 2
+    assert tp.real_words([path], vocabulary, tp.MIDDLE) == 1.0
+    assert tp.real_words([path[:3] + ["qqq unit", "xx"] + path[5:]], vocabulary,
+                         tp.MIDDLE) == pytest.approx(1 / 3)
     assert tp.real_words([["a"] * 8], vocabulary) == 1.0
     assert tp.real_words([[""] * 8], vocabulary) == 0.0
 

@@ -13,7 +13,9 @@ For a pair of sentences (A, B): encode both (posterior means), decode greedily t
 - toward B: of the steps ``p_k -> p_k+1`` that change the sentence, the share that bring
   it strictly closer to B (word-level), counted over the steps of all pairs together;
 - real words: the share of the words of ``p_1 ... p_6`` (lowercased, punctuation stripped
-  from both ends) that occur in the training sentences, over the words of all pairs.
+  from both ends) that occur in the training sentences, over the words of all pairs; the
+  same over the middle points ``p_3, p_4`` alone (:data:`MIDDLE`, a secondary figure: the
+  points next to A and B mostly decode to A or B, so the middle is where non-words sit).
 
 Sentences are compared after joining their whitespace-split words with single spaces.
 The model calls go through a :class:`TextCodec` (a ``LatentSource``, or a model with its
@@ -29,6 +31,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 PATH_POINTS = 8  # p_0 ... p_7
+MIDDLE = slice(3, 5)  # p_3, p_4: the middle of a path
 MIN_WORDS, MAX_WORDS = 4, 10  # endpoints are sentences of 4 to 10 words
 N_ENDPOINTS = 64  # training endpoints, and held-out sentences paired in order (32 pairs)
 HELD_OUT_EVERY = 10  # line i is held out when i % 10 == 9
@@ -155,10 +158,12 @@ def toward_b(pairs: Sequence[tuple[str, str]], paths: Sequence[Sequence[str]]) -
     return sum(c for _, c in counts) / moving if moving else 0.0
 
 
-def real_words(paths: Sequence[Sequence[str]], vocabulary: set[str]) -> float:
-    """The share of the words of every path's inner points ``p_1 ... p_-2`` that are in
-    ``vocabulary`` (see :func:`word_vocabulary`); 0 when they hold no word."""
-    words = [w for p in paths for s in _check_path(p)[1:-1] for w in plain_words(s)]
+def real_words(paths: Sequence[Sequence[str]], vocabulary: set[str],
+               points: slice = slice(1, -1)) -> float:
+    """The share of the words of every path's inner points ``p_1 ... p_-2`` (or the
+    ``points`` given, e.g. :data:`MIDDLE`) that are in ``vocabulary`` (see
+    :func:`word_vocabulary`); 0 when they hold no word."""
+    words = [w for p in paths for s in _check_path(p)[points] for w in plain_words(s)]
     return sum(w in vocabulary for w in words) / len(words) if words else 0.0
 
 
@@ -277,7 +282,8 @@ def evaluate(codec: TextCodec, sentences: ProtocolSentences,
              vocabulary: set[str] | None = None) -> dict[str, Any]:
     """The protocol's figures for one model: ``endpoint_exact_train``,
     ``endpoint_exact_heldout``, ``char_acc_heldout``, ``char_acc_train``, ``distinct``,
-    ``straightness``, ``toward_b``, ``real_words``, and the decoded ``paths``."""
+    ``straightness``, ``toward_b``, ``real_words``, ``real_words_middle`` (of
+    :data:`MIDDLE`), and the decoded ``paths``."""
     if vocabulary is None:
         vocabulary = word_vocabulary(sentences.train)
     train_decoded = codec.reconstruct(sentences.endpoints)
@@ -291,6 +297,7 @@ def evaluate(codec: TextCodec, sentences: ProtocolSentences,
         "char_acc_heldout": figures.pop("char_acc"),
         "char_acc_train": char_accuracy(sentences.endpoints, train_decoded),
         **figures,
+        "real_words_middle": real_words(paths, vocabulary, MIDDLE),
         "train_decoded": train_decoded,
         "heldout_decoded": held_decoded,
         "paths": paths,
