@@ -10,14 +10,15 @@ float32). When MNIST is absent, scikit-learn's digits are scaled to 28x28 and re
 8,000 images (``data`` says which). Three builds of the same net: ``keras``
 (keras.layers.Conv2D / Conv2DTranspose), ``genwidgets`` (Keras' Conv2D with
 genwidgets.fast_conv.FastConv2DTranspose, as in the built-in image nets) and, when
-PyTorch happens to be importable, the same net in ``torch`` (never a dependency); the two
+PyTorch happens to be importable, the same net in ``torch`` (never a dependency; on the
+GPU when JAX runs on one, else on the CPU, said by ``torch_device``); the two
 Keras builds start from the same weights. Each first runs one epoch that compiles; then
 their epochs alternate ``--repeats`` times, so that all see the same load from the
 machine's other users, and each figure is the median.
 
 Prints JSON lines, one per timed epoch, the last the headline: keras_s_per_epoch,
 genwidgets_s_per_epoch, speedup (goal >= 3), torch_s_per_epoch and ratio_vs_torch when
-torch is there, max_abs_diff (the two Keras builds' first-batch logits), data, load_avg.
+torch is there (and torch_device), max_abs_diff (the two Keras builds' first-batch logits), data, load_avg.
 """
 
 from __future__ import annotations
@@ -93,13 +94,16 @@ def keras_vae(conv, conv_t, hidden: int, filters: int):
     return model
 
 
-def torch_epoch_runner(x: np.ndarray, hidden: int, filters: int):
-    """One epoch of the same net in PyTorch (its own initialisation), or None."""
+def torch_epoch_runner(x: np.ndarray, hidden: int, filters: int, device: str = "cpu"):
+    """One epoch of the same net in PyTorch (its own initialisation) on ``device``
+    ("cpu" or "cuda"), its version and device; or None without PyTorch."""
     try:
         import torch
         from torch import nn
     except ImportError:
         return None
+    if device == "cuda" and not torch.cuda.is_available():
+        device = "cpu"
     f = filters
     enc = nn.Sequential(nn.Conv2d(1, f, 4, 2, 1), nn.SiLU(), nn.Conv2d(f, 2 * f, 4, 2, 1),
                         nn.SiLU(), nn.Flatten(), nn.Linear(7 * 7 * 2 * f, hidden), nn.SiLU(),
@@ -108,12 +112,13 @@ def torch_epoch_runner(x: np.ndarray, hidden: int, filters: int):
                         nn.SiLU(), nn.Unflatten(1, (2 * f, 7, 7)),
                         nn.ConvTranspose2d(2 * f, f, 4, 2, 1), nn.SiLU(),
                         nn.ConvTranspose2d(f, 1, 4, 2, 1))
+    enc, dec = enc.to(device), dec.to(device)
     params = [*enc.parameters(), *dec.parameters()]
     opt = torch.optim.Adam(params, 1e-3)
-    data = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
+    data = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2))).to(device)
 
     def epoch() -> None:
-        for i in torch.randperm(len(data)).split(BATCH):
+        for i in torch.randperm(len(data), device=device).split(BATCH):
             xb = data[i]
             mean, log_var = enc(xb).chunk(2, dim=1)
             logits = dec(mean + torch.exp(0.5 * log_var) * torch.randn_like(mean))
@@ -123,8 +128,10 @@ def torch_epoch_runner(x: np.ndarray, hidden: int, filters: int):
             opt.zero_grad()
             loss.backward()
             opt.step()
+        if device == "cuda":
+            torch.cuda.synchronize()  # the epoch's time includes its queued GPU work
 
-    return epoch, torch.__version__
+    return epoch, torch.__version__, device
 
 
 def main() -> None:
@@ -154,7 +161,11 @@ def main() -> None:
         np.asarray(models["genwidgets"].decoder(models["genwidgets"].encoder(first)[0])))))
     runners = {name: (lambda m=m: m.fit(x, batch_size=BATCH, epochs=1, verbose=0,
                                         shuffle=True)) for name, m in models.items()}
-    torch_run = torch_epoch_runner(x, args.hidden, args.filters)
+    import jax
+
+    # PyTorch on the kind of device JAX uses, so that the ratio compares like with like
+    torch_run = torch_epoch_runner(x, args.hidden, args.filters,
+                                   "cuda" if jax.default_backend() == "gpu" else "cpu")
     if torch_run is not None:
         runners["torch"] = torch_run[0]
     for name, run in runners.items():  # compiles (and warms up torch)
@@ -178,9 +189,7 @@ def main() -> None:
     if "torch" in median:
         headline.update(torch_s_per_epoch=round(median["torch"], 3),
                         ratio_vs_torch=round(median["genwidgets"] / median["torch"], 2),
-                        torch_version=torch_run[1])
-    import jax
-
+                        torch_version=torch_run[1], torch_device=torch_run[2])
     emit(**headline, max_abs_diff=diff, matmul_path=matmul_path(),
          device=jax.default_backend(), data=data_name, images=len(x), batch_size=BATCH,
          hidden=args.hidden, filters=args.filters, repeats=args.repeats,
