@@ -18,7 +18,8 @@ machine's other users, and each figure is the median.
 
 Prints JSON lines, one per timed epoch, the last the headline: keras_s_per_epoch,
 genwidgets_s_per_epoch, speedup (goal >= 3), torch_s_per_epoch and ratio_vs_torch when
-torch is there (and torch_device), max_abs_diff (the two Keras builds' first-batch logits), data, load_avg.
+torch is there (and torch_device), max_abs_diff (the two Keras builds' first-batch
+logits), data, load_avg.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 PATH_POINTS = 8  # p_0 ... p_7
-MIDDLE = slice(3, 5)  # p_3, p_4: the middle of a path
+MIDDLE = slice(PATH_POINTS // 2 - 1, PATH_POINTS // 2 + 1)  # p_3, p_4: a path's middle
 MIN_WORDS, MAX_WORDS = 4, 10  # endpoints are sentences of 4 to 10 words
 N_ENDPOINTS = 64  # training endpoints, and held-out sentences paired in order (32 pairs)
 HELD_OUT_EVERY = 10  # line i is held out when i % 10 == 9

@@ -15,9 +15,8 @@ class VAESpec(ModelSpec):
         "pixels, dense or convolutional networks. Text: a sentence VAE whose decoder reads "
         "only z (a bidirectional GRU over the positions, so the latent cannot collapse), a "
         "small KL weight reached by annealing, optional word dropout on the encoder's input "
-        "(off by default), and the "
-        "points between two sentences trained towards both (latent mixup). Samples "
-        "decode draws from N(0, I)."
+        "(off by default), and the points between two sentences trained towards both "
+        "(latent mixup). Samples decode draws from N(0, I)."
     )
     # Sentences need a wide latent and a light KL weight: tens of nats a sentence.
     modality_defaults = {"text": {"latent_dim": 128, "rnn_units": 192, "embed_dim": 128,
