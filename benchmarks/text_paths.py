@@ -24,7 +24,8 @@ the analytic KL) of all held-out sentences over their characters (each sentence'
 characters plus its end token); for the deterministic AE it is the reconstruction
 cross-entropy alone, and ``m_val_nats_kind`` says so. ``m_real_words_middle`` (secondary)
 is the real-words share of the middle points p_3 and p_4 alone, where a path's non-words
-sit. Prints JSON lines; the last one is the headline.
+sit; ``m_real_sentences_middle`` (secondary) the share of those middle sentences made only
+of real words, what a reader halfway sees. Prints JSON lines; the last one is the headline.
 """
 
 from __future__ import annotations
@@ -300,6 +301,7 @@ def run_model(name: str, spec, args, dataset, options, split, vocabulary, out: P
             nats["val_reconstruction_nats_per_char"], 4),
         f"{m}_char_acc_train": round(figures["char_acc_train"], 4),
         f"{m}_real_words_middle": round(figures["real_words_middle"], 4),
+        f"{m}_real_sentences_middle": round(figures["real_sentences_middle"], 4),
         f"{m}_steps": stats["steps"],
         f"{m}_epochs": stats["epochs"],
         f"{m}_compile_seconds": stats["compile_seconds"],

@@ -91,6 +91,21 @@ def test_real_words_lowercase_and_strip_punctuation():
     assert tp.real_words([[""] * 8], vocabulary) == 0.0
 
 
+def test_real_sentences_count_a_sentence_with_one_made_up_word_as_broken():
+    vocabulary = tp.word_vocabulary(["the team is a unit", "it was full of balls"])
+    whole, broken = "the team is a unit", "the team is a qqq"
+    path = ["zzz", "zzz", "zzz", whole, broken, "zzz", "zzz", "zzz"]
+    # p_3 and p_4 only: 5 of their 10 words are real, 1 of their 2 sentences
+    assert tp.real_words([path], vocabulary, tp.MIDDLE) == pytest.approx(9 / 10)
+    assert tp.real_sentences([path], vocabulary) == pytest.approx(1 / 2)
+    assert tp.real_sentences([path, path[:3] + [whole, "Balls!"] + path[5:]],
+                             vocabulary) == pytest.approx(3 / 4)
+    # an empty sentence holds no real word: not counted as one
+    assert tp.real_sentences([path[:3] + ["", whole] + path[5:]], vocabulary) == 0.5
+    assert tp.real_sentences([path], vocabulary, slice(0, 8)) == pytest.approx(1 / 8)
+    assert tp.real_sentences([], vocabulary) == 0.0
+
+
 def test_protocol_sentences():
     lines = [f"line {i} has five words" if i % 3 else f"short {i}" for i in range(2000)]
     lines[0] = "  line  0 has   five words\n"
@@ -147,6 +162,7 @@ def test_codec_and_evaluate_on_a_model_that_copies():
     assert result["char_acc_heldout"] == 1.0
     assert 1.0 <= result["distinct"] <= 8.0 and result["paths"] == paths
     assert 0.0 <= result["straightness"] <= 1.0 and 0.0 <= result["real_words"] <= 1.0
+    assert 0.0 <= result["real_sentences_middle"] <= 1.0
 
 
 def test_codec_of_a_source_like_object():

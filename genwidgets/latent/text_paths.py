@@ -15,7 +15,10 @@ For a pair of sentences (A, B): encode both (posterior means), decode greedily t
 - real words: the share of the words of ``p_1 ... p_6`` (lowercased, punctuation stripped
   from both ends) that occur in the training sentences, over the words of all pairs; the
   same over the middle points ``p_3, p_4`` alone (:data:`MIDDLE`, a secondary figure: the
-  points next to A and B mostly decode to A or B, so the middle is where non-words sit).
+  points next to A and B mostly decode to A or B, so the middle is where non-words sit);
+- real sentences (secondary): the share of the middle sentences whose words are all real,
+  what a reader sees halfway (one made-up word in six is 5/6 by real words, a broken
+  sentence here).
 
 Sentences are compared after joining their whitespace-split words with single spaces.
 The model calls go through a :class:`TextCodec` (a ``LatentSource``, or a model with its
@@ -167,6 +170,15 @@ def real_words(paths: Sequence[Sequence[str]], vocabulary: set[str],
     return sum(w in vocabulary for w in words) / len(words) if words else 0.0
 
 
+def real_sentences(paths: Sequence[Sequence[str]], vocabulary: set[str],
+                   points: slice = MIDDLE) -> float:
+    """The share of the sentences at ``points`` (:data:`MIDDLE` by default) of every path
+    that hold at least one word and only words in ``vocabulary``; 0 when there are none."""
+    sentences = [plain_words(s) for p in paths for s in _check_path(p)[points]]
+    return (sum(bool(w) and all(x in vocabulary for x in w) for w in sentences)
+            / len(sentences) if sentences else 0.0)
+
+
 def _same_length(pairs, paths) -> None:
     if len(pairs) != len(paths):
         raise ValueError(f"Expected one path per pair. Received: {len(pairs)} pairs and "
@@ -282,8 +294,8 @@ def evaluate(codec: TextCodec, sentences: ProtocolSentences,
              vocabulary: set[str] | None = None) -> dict[str, Any]:
     """The protocol's figures for one model: ``endpoint_exact_train``,
     ``endpoint_exact_heldout``, ``char_acc_heldout``, ``char_acc_train``, ``distinct``,
-    ``straightness``, ``toward_b``, ``real_words``, ``real_words_middle`` (of
-    :data:`MIDDLE`), and the decoded ``paths``."""
+    ``straightness``, ``toward_b``, ``real_words``, ``real_words_middle`` and
+    ``real_sentences_middle`` (of :data:`MIDDLE`), and the decoded ``paths``."""
     if vocabulary is None:
         vocabulary = word_vocabulary(sentences.train)
     train_decoded = codec.reconstruct(sentences.endpoints)
@@ -298,6 +310,7 @@ def evaluate(codec: TextCodec, sentences: ProtocolSentences,
         "char_acc_train": char_accuracy(sentences.endpoints, train_decoded),
         **figures,
         "real_words_middle": real_words(paths, vocabulary, MIDDLE),
+        "real_sentences_middle": real_sentences(paths, vocabulary),
         "train_decoded": train_decoded,
         "heldout_decoded": held_decoded,
         "paths": paths,
