@@ -95,7 +95,7 @@ def test_real_sentences_count_a_sentence_with_one_made_up_word_as_broken():
     vocabulary = tp.word_vocabulary(["the team is a unit", "it was full of balls"])
     whole, broken = "the team is a unit", "the team is a qqq"
     path = ["zzz", "zzz", "zzz", whole, broken, "zzz", "zzz", "zzz"]
-    # p_3 and p_4 only: 5 of their 10 words are real, 1 of their 2 sentences
+    # p_3 and p_4 only: 9 of their 10 words are real, 1 of their 2 sentences
     assert tp.real_words([path], vocabulary, tp.MIDDLE) == pytest.approx(9 / 10)
     assert tp.real_sentences([path], vocabulary) == pytest.approx(1 / 2)
     assert tp.real_sentences([path, path[:3] + [whole, "Balls!"] + path[5:]],
