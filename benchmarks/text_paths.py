@@ -207,11 +207,14 @@ def posterior(model, x):
 
 def reconstruction_nats(model, x) -> np.ndarray:
     """Summed cross-entropy of each sentence's tokens (PAD excluded): the model's
-    ``elbo_terms`` if it has them, else the logits of its own call (one posterior sample)."""
-    from genwidgets.spec import PAD
+    ``elbo_terms`` if it has them, else the logits of its own call (one posterior sample).
+    A word-slot model (``word_slots``) says its end slot is empty: scored against PAD."""
+    from genwidgets.spec import EOS, PAD
 
     if hasattr(model, "elbo_terms"):
         return np.asarray(model.elbo_terms(x)["reconstruction"], "float64")
+
+    slots = bool(getattr(model, "word_slots", False))
 
     def run(chunk):
         out = model.predict_on_batch(chunk)
@@ -221,7 +224,8 @@ def reconstruction_nats(model, x) -> np.ndarray:
                              f"Received: shape {logits.shape}")
         shifted = logits - logits.max(-1, keepdims=True)
         logp = shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
-        nll = -np.take_along_axis(logp, chunk[..., None].astype("int64"), -1)[..., 0]
+        target = np.where(chunk == EOS, PAD, chunk) if slots else chunk
+        nll = -np.take_along_axis(logp, target[..., None].astype("int64"), -1)[..., 0]
         return [(nll * (chunk != PAD)).sum(1)]
 
     return _batched(run, x)[0]

@@ -34,7 +34,9 @@ class DataInfo:
     """What a model needs to know about its data to build itself.
 
     ``shape`` is one item's shape: ``(height, width, channels)`` for images (float32 in
-    [0, 1]), ``(seq_len,)`` for text (int32 token ids, padded with ``PAD``).
+    [0, 1]), ``(seq_len,)`` for text (int32 token ids, padded with ``PAD``). ``tokens`` is
+    the tokenizer kind of text data (``"char"``, ``"subword"`` or ``"word"``), None for
+    images or for data of runs older than the field (or of a tokenizer of another kind).
     """
 
     name: str
@@ -43,6 +45,7 @@ class DataInfo:
     n_items: int
     vocab: tuple[str, ...] | None = None
     label_names: tuple[str, ...] | None = None
+    tokens: str | None = None
 
     @property
     def vocab_size(self) -> int:

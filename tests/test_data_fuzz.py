@@ -13,6 +13,7 @@ from hypothesis.extra import numpy as hnp
 import genwidgets  # noqa: F401
 from genwidgets.data.text import CharTokenizer, split_text
 from genwidgets.data.validate import DataError, check_images, check_labels, check_texts
+from genwidgets.data.words import WordTokenizer
 from genwidgets.spec import EOS, PAD, SPECIAL_TOKENS
 
 FUZZ = settings(max_examples=150, deadline=None,
@@ -89,6 +90,41 @@ def test_tokenizer_fuzz(texts, seq_len, max_vocab):
     else:
         assert [len(b) for b in back] == [len(t[:seq_len - 1]) for t in texts]
     assert CharTokenizer.from_dict(tok.to_dict()) == tok
+
+
+@FUZZ
+@given(st.lists(st.text(alphabet="ab <>\t\n.\u3000\u00e9", max_size=20), min_size=1,
+                max_size=6), st.integers(-2, 12), st.one_of(st.none(), st.integers(-1, 9)))
+def test_word_tokenizer_fuzz(texts, seq_len, max_vocab):
+    tok = calls(WordTokenizer.fit, texts, max_vocab=max_vocab)
+    if tok is None:
+        return
+    assert tok.vocab[:4] == SPECIAL_TOKENS and len(set(tok.vocab)) == len(tok.vocab)
+    ids = calls(tok.encode, texts, seq_len)
+    if ids is None:
+        assert seq_len < 2
+        return
+    assert ids.dtype == np.int32 and ids.shape == (len(texts), seq_len)
+    assert ids.min() >= 0 and ids.max() < len(tok.vocab)
+    back = tok.decode(ids)
+    cut = [t.split()[:seq_len - 1] for t in texts]
+    if max_vocab is None:
+        assert back == [" ".join(w if w not in SPECIAL_TOKENS else "\ufffd" for w in words)
+                        for words in cut]
+    else:
+        assert [b.split() if b else [] for b in back] == [
+            [w if w in tok.vocab[4:] else "\ufffd" for w in words] for words in cut]
+    assert WordTokenizer.from_dict(tok.to_dict()) == tok
+
+
+@FUZZ
+@given(st.one_of(st.lists(st.one_of(st.text(max_size=4), st.integers(), st.none()),
+                          max_size=8), nested))
+def test_word_tokenizer_from_dict_fuzz(words):
+    vocab = [*SPECIAL_TOKENS, *words] if isinstance(words, list) else words
+    tok = calls(WordTokenizer.from_dict, {"type": "word", "vocab": vocab})
+    if tok is not None:
+        assert tok.vocab == tuple(vocab) and all(w.split() == [w] for w in tok.vocab)
 
 
 @FUZZ

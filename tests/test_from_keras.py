@@ -339,6 +339,7 @@ def test_a_keras_text_model_in_the_text_path(sentences, kind):
                                steps=6)
     assert len(view.lines) == 6 and view.source.modality == "text"
     assert view.source.info.shape == (seq_len,)
+    assert view.source.info.tokens == ("char" if kind.startswith("genwidgets") else None)
     # each line is the greedy reading of keras' own logits, through the tokenizer
     want_ids = decoder.predict(view.zs, verbose=0).argmax(-1)
     assert view.lines == list(view.source.tokenizer.decode(want_ids))

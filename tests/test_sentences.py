@@ -1,5 +1,6 @@
-"""The built-in ``sentences`` (WordNet 3.0's usage examples, shipped in the package) and the
-subword tokenizer: round trips, the split, seq_len, saving and reloading with a run."""
+"""The built-in ``sentences`` (WordNet 3.0's usage examples, shipped in the package), the
+subword and word tokenizers: round trips, the split, seq_len, saving and reloading with a
+run."""
 
 from __future__ import annotations
 
@@ -28,21 +29,23 @@ from genwidgets.data.sentences import (
 )
 from genwidgets.data.subword import SubwordTokenizer
 from genwidgets.data.text import CharTokenizer, load_python_docs, load_text
-from genwidgets.data.tokenizers import tokenizer_from_dict
-from genwidgets.spec import EOS, PAD, SPECIAL_TOKENS, UNK
+from genwidgets.data.tokenizers import fit_tokenizer, tokenizer_from_dict, tokenizer_kind
+from genwidgets.data.tokens import TOKENS
+from genwidgets.data.words import WordTokenizer
+from genwidgets.spec import BOS, EOS, PAD, SPECIAL_TOKENS, UNK, DataInfo
 
 WORDS = ["the cat sat on the mat", "a dog ran to the cat", "the bird sat on a dog",
          "cats and dogs ran", "a mat, a cat; the end."]
 
 
 @pytest.fixture(scope="module")
-def default():
-    return load_dataset("sentences")
+def default():  # the subword pieces (the default tokens are words: see below)
+    return load_dataset("sentences", tokens="subword")
 
 
 @pytest.fixture(scope="module")
 def train_split():
-    return load_sentences(split="train")
+    return load_sentences(split="train", tokens="subword")
 
 
 def fits(tokenizer, texts, seq_len) -> list[bool]:
@@ -92,9 +95,9 @@ def test_default_seq_len_is_the_95th_percentile_plus_the_end_token(default):
     p95 = np.percentile([len(s) for s in read_sentences()[:500]], 95)
     assert isinstance(chars.tokenizer, CharTokenizer)
     assert chars.info.seq_len == max(8, math.ceil(p95) + 1)
-    short = load_sentences(seq_len=6, limit=50)
+    short = load_sentences(seq_len=6, limit=50, tokens="subword")
     assert short.x.shape == (50, 6) and (short.x[:, -1] != PAD).any()
-    tiny = load_sentences(limit=2, vocab_size=120)
+    tiny = load_sentences(limit=2, vocab_size=120, tokens="subword")
     assert tiny.info.seq_len >= 8
 
 
@@ -199,10 +202,13 @@ def test_subword_tokenizer_errors():
 
 
 @pytest.mark.parametrize("options, message", [
-    ({"tokens": "bpe"}, r"Expected tokens to be one of \('char', 'subword'\)\. "
+    ({"tokens": "bpe"}, r"Expected tokens to be one of \('char', 'subword', 'word'\)\. "
                         r"Received: tokens='bpe'"),
-    ({"vocab_size": 3}, r"Expected vocab_size to be an integer >= 99 .*Received: vocab_size=3"),
+    ({"tokens": "subword", "vocab_size": 3},
+     r"Expected vocab_size to be an integer >= 99 .*Received: vocab_size=3"),
     ({"tokens": "char", "vocab_size": 3}, r"vocab_size to be an integer >= 5 .*Received: "),
+    ({"tokens": "word", "vocab_size": 4}, r"vocab_size to be an integer >= 5 for "
+                                          r"tokens='word' .*a word\) or None\. Received: "),
     ({"split": "x"}, r"Expected split to be one of \('all', 'train', 'heldout'\)\. "
                      r"Received: split='x'"),
     ({"seq_len": 1}, r"Expected seq_len to be an integer >= 2.*Received: seq_len=1"),
@@ -219,8 +225,8 @@ def test_text_and_python_docs_take_tokens():
     assert isinstance(data.tokenizer, SubwordTokenizer) and data.info.vocab == data.tokenizer.vocab
     assert data.tokenizer.decode(data.x) == WORDS * 4
     assert isinstance(load_text(texts=WORDS).tokenizer, CharTokenizer)
-    with pytest.raises(DataError, match=r"Received: tokens='word'"):
-        load_text(texts=WORDS, tokens="word")
+    with pytest.raises(DataError, match=r"Received: tokens='bpe'"):
+        load_text(texts=WORDS, tokens="bpe")
     docs = load_python_docs(tokens="subword", vocab_size=500, limit=100)
     assert docs.info.name == "python_docs" and docs.x.shape[0] == 100
     assert len(docs.tokenizer) <= 500 and docs.info.seq_len < 64
@@ -234,20 +240,147 @@ def test_default_data_of_a_model():
     assert build_parser().parse_args(["train", "--out", "x"]).data is None
 
 
+# -- every kind of tokenizer, and the word tokenizer --------------------------------
+def _fit(tokens: str):
+    return fit_tokenizer(WORDS, tokens, 120 if tokens == "subword" else None)
+
+
+@pytest.mark.parametrize("tokens", TOKENS)
+def test_every_kind_round_trips_and_reloads_byte_for_byte(tokens):
+    tok = _fit(tokens)
+    assert tokenizer_kind(tok) == tokens and tok.vocab[:4] == SPECIAL_TOKENS
+    ids = tok.encode(WORDS, 32)
+    assert ids.dtype == np.int32 and ids.shape == (5, 32)
+    assert tok.decode(ids) == WORDS and tok.decode(ids[0]) == [WORDS[0]]
+    assert tok.decode([[BOS, *ids[1, :-1]]]) == [WORDS[1]]  # BOS is skipped
+    assert tok.encode(["", "x"], 4)[0].tolist() == [EOS, PAD, PAD, PAD]
+    text = json.dumps(tok.to_dict())
+    again = tokenizer_from_dict(json.loads(text))
+    assert again == tok and hash(again) == hash(tok) and type(again) is type(tok)
+    assert json.dumps(again.to_dict()) == text and tok.to_dict()["type"] == tokens
+    assert np.array_equal(again.encode(WORDS, 32), ids)
+    data = load_text(texts=WORDS * 4, tokens=tokens, vocab_size=120)
+    assert data.info.tokens == tokens and data.info.vocab == data.tokenizer.vocab
+    assert data.tokenizer.decode(data.x) == WORDS * 4
+
+
+def test_words_are_kept_as_written_most_frequent_first():
+    texts = ["The cat sat.", "the cat  ran", "Williams' cat hit.\tthe ball"]
+    tok = WordTokenizer.fit(texts)
+    assert tok.vocab == SPECIAL_TOKENS + ("cat", "the", "The", "Williams'", "ball", "hit.",
+                                          "ran", "sat.")  # by count, ties by the word
+    assert repr(tok) == "WordTokenizer(vocab_size=12)"
+    assert tok.decode(tok.encode(texts, 8)) == [" ".join(t.split()) for t in texts]
+    assert tok.token_ids("  cat\n the ") == [[4, 5]]
+    assert tok.encode("the cat sat. The", 3)[0].tolist() == [5, 4, EOS]  # cut to 2 words
+    assert WordTokenizer.fit(texts) == tok  # fitting is deterministic
+
+
+def test_an_unseen_word_reads_as_unk():
+    tok = WordTokenizer.fit(WORDS)
+    ids = tok.encode(["the zebra sat on the Mat", "<pad> cat <unk>"], 10)
+    assert ids[0].tolist()[:7] == [tok.vocab.index("the"), UNK, tok.vocab.index("sat"),
+                                   tok.vocab.index("on"), tok.vocab.index("the"), UNK, EOS]
+    assert ids[1].tolist()[:4] == [UNK, tok.vocab.index("cat"), UNK, EOS]
+    assert tok.decode(ids) == ["the \ufffd sat on the \ufffd", "\ufffd cat \ufffd"]
+    assert tok.unknown("the zebra sat on the Mat zebra") == ["Mat", "zebra"]
+    assert tok.unknown("the zebra sat on the Mat", seq_len=4) == ["zebra"]
+    assert WordTokenizer.fit(["<pad> <eos> a"]).vocab == SPECIAL_TOKENS + ("a",)
+
+
+def test_max_vocab_keeps_the_most_frequent_words():
+    texts = ["a a a b b c", "a b d"]
+    tok = WordTokenizer.fit(texts, max_vocab=6)
+    assert tok.vocab == SPECIAL_TOKENS + ("a", "b")
+    assert tok.decode(tok.encode(texts, 8)) == ["a a a b b \ufffd", "a b \ufffd"]
+    assert WordTokenizer.fit(texts, max_vocab=5).vocab == SPECIAL_TOKENS + ("a",)
+    assert WordTokenizer.fit(texts, max_vocab=99) == WordTokenizer.fit(texts)
+    assert fit_tokenizer(texts, "word", 6) == tok
+    for bad in (4, 5.0, True, "6"):
+        with pytest.raises(DataError, match=r"Expected max_vocab to be an integer >= 5 \(the "
+                                            r"4 special tokens and a word\) or None\. "):
+            WordTokenizer.fit(texts, max_vocab=bad)
+
+
+@pytest.mark.parametrize("d, message", [
+    ({"type": "char", "vocab": list(SPECIAL_TOKENS)}, r"Expected a dict like \{'type': 'word'"),
+    ({"type": "word"}, r"Expected a dict like \{'type': 'word'"),
+    ({"type": "word", "vocab": "abc"}, r"Expected a dict like \{'type': 'word'"),
+    ("word", r"Expected a dict like \{'type': 'word'"),
+    ({"type": "word", "vocab": ["a", "b"]}, r"Expected a vocab that starts with"),
+    ({"type": "word", "vocab": [*SPECIAL_TOKENS[1:], "a"]}, r"Expected a vocab that starts"),
+    ({"type": "word", "vocab": [*SPECIAL_TOKENS, "a", "a"]}, r"Expected .* distinct words"),
+    ({"type": "word", "vocab": [*SPECIAL_TOKENS, "a b"]}, r"Expected .* distinct words"),
+    ({"type": "word", "vocab": [*SPECIAL_TOKENS, "a\u3000"]}, r"Expected .* distinct words"),
+    ({"type": "word", "vocab": [*SPECIAL_TOKENS, ""]}, r"Expected .* distinct words"),
+    ({"type": "word", "vocab": [*SPECIAL_TOKENS, 7]}, r"Expected .* distinct words"),
+    ({"type": "word", "vocab": [*SPECIAL_TOKENS, "<pad>"]}, r"Expected .* distinct words"),
+])
+def test_word_tokenizer_from_a_bad_dict_says_what_was_expected(d, message):
+    with pytest.raises(DataError, match=message):
+        WordTokenizer.from_dict(d)
+    if isinstance(d, dict) and d.get("type") == "word":
+        with pytest.raises(DataError, match=message):
+            tokenizer_from_dict(d)
+
+
+def test_word_tokenizer_errors():
+    tok = WordTokenizer.fit(WORDS)
+    with pytest.raises(DataError, match=r"seq_len to be an integer >= 2.*Received: seq_len=1"):
+        tok.encode(WORDS, 1)
+    with pytest.raises(DataError, match=r"Expected a str or a list of str.*Received: int"):
+        tok.encode(3, 8)
+    with pytest.raises(DataError, match=rf"token ids in \[0, {len(tok)}\)"):
+        tok.decode([0, len(tok)])
+    with pytest.raises(DataError, match=r"Expected some text\. Received: 2 item\(s\), all"):
+        WordTokenizer.fit(["  ", ""])
+
+
+def test_sentences_by_words():
+    data = load_sentences(tokens="word", limit=500)
+    lines, tok = read_sentences()[:500], data.tokenizer
+    assert isinstance(tok, WordTokenizer) and data.info.tokens == "word"
+    assert data.info.vocab == tok.vocab and not (data.x == UNK).any()
+    words = [len(s.split()) for s in lines]
+    assert data.info.seq_len == max(8, math.ceil(np.percentile(words, 95)) + 1)
+    ok = [n < data.info.seq_len for n in words]
+    assert np.mean(ok) >= 0.95
+    back = tok.decode(data.x)
+    assert [b for b, f in zip(back, ok) if f] == [s for s, f in zip(lines, ok) if f]
+    assert {"whole?", "rackets,"} <= set(tok.vocab)  # words as written, punctuation too
+    capped = load_sentences(tokens="word", vocab_size=50, limit=500)
+    assert len(capped.tokenizer) == 50 and (capped.x == UNK).any()
+    assert load_sentences(tokens="char", limit=50).info.tokens == "char"
+    assert load_sentences(limit=50, vocab_size=120, tokens="subword").info.tokens == "subword"
+    assert load_dataset("sentences", limit=50).info.tokens == "word"  # the default
+
+
+def test_data_info_of_an_older_run_has_no_tokens():
+    old = {"name": "sentences", "modality": "text", "shape": [12], "n_items": 3,
+           "vocab": list(SPECIAL_TOKENS), "label_names": None}
+    info = DataInfo.from_dict(old)
+    assert info.tokens is None and info.shape == (12,) and info.vocab == SPECIAL_TOKENS
+    new = DataInfo.from_dict(json.loads(json.dumps({**old, "tokens": "word"})))
+    assert new.tokens == "word" and DataInfo.from_dict(new.to_dict()) == new
+    assert DataInfo("digits", "image", (8, 8, 1), 4).tokens is None
+
+
 # -- with a run ------------------------------------------------------------------
 @pytest.mark.slow
-def test_a_text_run_on_sentences_reloads_and_decodes_alike(tmp_path):
+@pytest.mark.parametrize("tokens", ["subword", "word"])
+def test_a_text_run_on_sentences_reloads_and_decodes_alike(tmp_path, tokens):
     from genwidgets.latent import LatentSource
     from genwidgets.training import train
 
     run = train("vae", "sentences", {"latent_dim": 2, "rnn_units": 8, "embed_dim": 4},
                 epochs=1, batch_size=200, out=tmp_path / "run",
-                data_options={"limit": 200})
+                data_options={"limit": 200, "tokens": tokens})
     assert run.steps == 1
     doc = json.loads((tmp_path / "run" / "config.json").read_text())
-    assert doc["data"] == "sentences" and doc["tokenizer"]["type"] == "subword"
+    assert doc["data"] == "sentences" and doc["tokenizer"]["type"] == tokens
+    assert doc["data_info"]["tokens"] == tokens
     source = LatentSource.from_folder(tmp_path / "run")
-    assert source.tokenizer == run.dataset.tokenizer
+    assert source.tokenizer == run.dataset.tokenizer and source.info.tokens == tokens
     assert source.items(np.arange(3)) == read_sentences()[:3]
-    z = np.random.default_rng(0).standard_normal((3, 2)).astype("float32")
+    z = np.random.default_rng(0).standard_normal((3, source.latent_dim)).astype("float32")
     assert source.decode(z) == run.dataset.tokenizer.decode(run.model.decode(z))

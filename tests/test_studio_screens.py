@@ -55,7 +55,7 @@ def test_the_image_vae_hides_text_settings_and_the_text_vae_image_ones(tmp_path)
     assert not {"architecture", "hidden", "dropout"} & set(studio.form.fields)
     assert not applies(studio.form.spec.Config, "hidden", "text")
     config = studio.form.value()  # a hidden setting keeps its default for the data
-    assert config.hidden == 512 and config.latent_dim == 128
+    assert config.hidden == 512 and config.latent_dim == 384
 
 
 def test_settings_while_training_apply_to_the_data_and_say_what_they_do(tmp_path):

@@ -59,6 +59,8 @@ def test_fields_follow_the_datasets_options(tmp_path):
     studio.data_choice.value = "sentences"
     assert shown(studio) == ["tokens"]
     assert "subword" in studio.data_fields.helps["tokens"].value  # the option's own help
+    assert "word (whole words" in studio.data_fields.helps["tokens"].value
+    assert studio.data_fields.tokens.options[1:] == ("char", "subword", "word")
 
 
 def test_an_uploaded_file_makes_a_run_that_trains_and_can_be_explored_again(tmp_path):

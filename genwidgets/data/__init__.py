@@ -23,6 +23,7 @@ _LAZY = {
     "read_idx": "images",
     "CharTokenizer": "chars",
     "SubwordTokenizer": "subword",
+    "WordTokenizer": "words",
     "tokenizer_from_dict": "tokenizers",
     "load_sentences": "sentences",
     "read_sentences": "sentences",

@@ -62,7 +62,8 @@ def _sentences(**options) -> Dataset:
     return load_sentences(**options)
 
 
-_TOKEN_OPTIONS = {"tokens": "char (the default) or subword (BPE pieces of this text)",
+_TOKEN_OPTIONS = {"tokens": "char (the default), subword (BPE pieces of this text) or word "
+                            "(whole words of this text; an unseen word reads as UNK)",
                   "vocab_size": "at most this many tokens (subword default 2000)"}
 
 
@@ -113,8 +114,11 @@ def register_datasets():
             "sentences", "text", _sentences,
             "40,720 short sentences of WordNet 3.0's usage examples (offline; the text "
             "default; WordNet licence)",
-            {"tokens": "subword (BPE pieces, the default) or char",
-             "vocab_size": "subword pieces, the 4 special tokens included (default 2000)",
+            {"tokens": "word (whole words, the default: a path between two sentences "
+                       "swaps words; an unseen word reads as UNK), subword (BPE pieces) "
+                       "or char",
+             "vocab_size": "subword pieces or words, the 4 special tokens included "
+                           "(default: 2000 pieces, every word)",
              "seq_len": "padded length in tokens (default: 95th percentile + 1)",
              "split": "all, train or heldout (line i is held out when i % 10 == 9)",
              "limit": "use only the first N sentences"},

@@ -48,14 +48,18 @@ def license_text() -> str:
     return (resources.files("genwidgets.data") / LICENSE).read_text(encoding="ascii")
 
 
-def load_sentences(tokens: str = "subword", vocab_size: int | None = None,
+def load_sentences(tokens: str = "word", vocab_size: int | None = None,
                    seq_len: int | None = None, split: str = "all",
                    limit: int | None = None) -> Dataset:
     """WordNet's sentences of ``split`` (the first ``limit`` of them), encoded.
 
-    ``tokens``: ``"subword"`` (BPE pieces learnt from these sentences, ``vocab_size`` of
-    them with the special tokens, 2000 by default) or ``"char"``. The tokenizer sees only
-    the chosen split. ``seq_len``: tokens a sentence, EOS included (default: the 95th
+    ``tokens``: ``"word"`` (whole words of these sentences, the most frequent
+    ``vocab_size`` with the special tokens, every word by default; an unseen word reads as
+    UNK): the default, because the text models then give each word a slot of the latent
+    and a path between two sentences swaps whole words (``genwidgets.word_slots``);
+    ``"subword"`` (BPE pieces learnt from these sentences, ``vocab_size`` of them with the
+    special tokens, 2000 by default) spells unseen words; or ``"char"``. The tokenizer
+    sees only the chosen split. ``seq_len``: tokens a sentence, EOS included (default: the 95th
     percentile of the sentences' token lengths plus one, at least 8); longer ones are cut.
     """
     tokens, vocab_size = check_token_options(tokens, vocab_size)

@@ -1,8 +1,8 @@
 """Text data: text files and lists of strings, and Python's own docs.
 
 Every text dataset holds int32 token ids of one fixed length (``seq_len``): the tokens
-(characters, or subword pieces with ``tokens="subword"``), then ``EOS``, then ``PAD`` (a
-fixed shape keeps the compiled step fixed).
+(characters, subword pieces with ``tokens="subword"`` or words with ``tokens="word"``), then
+``EOS``, then ``PAD`` (a fixed shape keeps the compiled step fixed).
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ def text_dataset(items: Sequence[str], seq_len: int | None, name: str, tokens: s
     """Fit a tokenizer of kind ``tokens`` on ``items`` and encode them to ``seq_len`` ids
     each (None: :func:`default_seq_len` of their token lengths). Characters are fitted
     on the items cut to seq_len - 1, so the vocab holds only characters the data show;
-    subword pieces on the whole items."""
+    subword pieces and words on the whole items. ``info.tokens`` says the kind."""
     tokens, vocab_size = check_token_options(tokens, vocab_size)
     if tokens == "char":
         seq_len = seq_len or default_seq_len([len(t) for t in items])
@@ -124,7 +124,7 @@ def text_dataset(items: Sequence[str], seq_len: int | None, name: str, tokens: s
     seq_len = seq_len or default_seq_len([len(r) for r in rows])
     x = pad_ids(rows, seq_len)
     info = DataInfo(name=name, modality="text", shape=(seq_len,), n_items=len(items),
-                    vocab=tokenizer.vocab)
+                    vocab=tokenizer.vocab, tokens=tokens)
     return Dataset(x=x, info=info, y=None, tokenizer=tokenizer)
 
 
@@ -142,8 +142,9 @@ def load_text(path: str | Path | None = None, texts: Sequence[str] | None = None
     """Text from a UTF-8 file (``path``) or a list of strings (``texts``), one item per
     line or sentence, blank items dropped, encoded to ``seq_len`` token ids each.
 
-    ``tokens``: ``"char"`` or ``"subword"`` (BPE pieces learnt from this text, at most
-    ``vocab_size`` of them, 2000 by default); ``vocab_size`` caps a char vocab too."""
+    ``tokens``: ``"char"``, ``"subword"`` (BPE pieces learnt from this text, at most
+    ``vocab_size`` of them, 2000 by default) or ``"word"`` (whole words of this text; an
+    unseen word reads as UNK); ``vocab_size`` caps a char or word vocab too."""
     if (path is None) == (texts is None):
         raise DataError(
             "Expected exactly one of path= (a UTF-8 text file) or texts= (a list of strings). "
@@ -181,8 +182,9 @@ def load_python_docs(mode: str = "sentence", seq_len: int | None = None,
     Headings and code are dropped; whitespace is collapsed; a sentence must read like
     prose (a capital first, a full stop last). Keeps printable ASCII items of 20 to
     seq_len - 1 characters (seq_len 64 by default), each once, in the order of the sorted
-    topic names. With ``tokens="subword"`` the items are those of 20 to 63 characters and
-    ``seq_len`` counts pieces (default: the 95th percentile of their lengths, plus one).
+    topic names. With ``tokens="subword"`` or ``"word"`` the items are those of 20 to 63
+    characters and ``seq_len`` counts pieces or words (default: the 95th percentile of
+    their lengths, plus one).
     """
     from pydoc_data.topics import topics
 

@@ -1,5 +1,5 @@
-"""A tokenizer of either kind: fitted on texts (``tokens="char"`` or ``"subword"``) or
-rebuilt from its dict (``config.json``) by its ``"type"``."""
+"""A tokenizer of any kind: fitted on texts (``tokens="char"``, ``"subword"`` or
+``"word"``) or rebuilt from its dict (``config.json``) by its ``"type"``."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from genwidgets.data.tokens import (
     check_vocab_size,
 )
 from genwidgets.data.validate import DataError
+from genwidgets.data.words import WordTokenizer
 
 
 def fit_tokenizer(texts: Sequence[str], tokens: str = "char", vocab_size: int | None = None):
@@ -24,16 +25,27 @@ def fit_tokenizer(texts: Sequence[str], tokens: str = "char", vocab_size: int | 
     vocab_size = check_vocab_size(vocab_size, tokens)
     if tokens == "char":
         return CharTokenizer.fit(texts, max_vocab=vocab_size)
+    if tokens == "word":
+        return WordTokenizer.fit(texts, max_vocab=vocab_size)
     return SubwordTokenizer.fit(texts, vocab_size=vocab_size or DEFAULT_SUBWORD_VOCAB)
 
 
 def tokenizer_from_dict(d: Mapping[str, Any]):
-    """The tokenizer that ``to_dict()`` gave ``d``, of either kind (by ``d["type"]``)."""
+    """The tokenizer that ``to_dict()`` gave ``d``, of any kind (by ``d["type"]``)."""
     kind = d.get("type") if isinstance(d, Mapping) else None
     if kind == "char":
         return CharTokenizer.from_dict(d)
     if kind == "subword":
         return SubwordTokenizer.from_dict(d)
+    if kind == "word":
+        return WordTokenizer.from_dict(d)
     raise DataError(
         f"Expected a tokenizer dict from to_dict() whose 'type' is one of {TOKENS}. "
         f"Received: {str(d)[:80]}")
+
+
+def tokenizer_kind(tokenizer: Any) -> str | None:
+    """The ``tokens=`` kind of a genwidgets tokenizer (``"char"``, ``"subword"`` or
+    ``"word"``), None for a tokenizer of any other class."""
+    kinds = {CharTokenizer: "char", SubwordTokenizer: "subword", WordTokenizer: "word"}
+    return kinds.get(type(tokenizer))

@@ -1,10 +1,12 @@
 """What every text tokenizer shares: the ``tokens=`` choice, argument checks, and
-and the base class (fitting one of either kind, or rebuilding one from its dict, is
+the base class (fitting one of any kind, or rebuilding one from its dict, is
 :mod:`genwidgets.data.tokenizers`).
 
-Two kinds: ``"char"`` (:class:`genwidgets.data.chars.CharTokenizer`, one token a character)
-and ``"subword"`` (:class:`genwidgets.data.subword.SubwordTokenizer`, BPE pieces learnt
-from the data). Both reserve ``PAD``, ``BOS``, ``EOS``, ``UNK`` as ids 0-3.
+Three kinds: ``"char"`` (:class:`genwidgets.data.chars.CharTokenizer`, one token a
+character), ``"subword"`` (:class:`genwidgets.data.subword.SubwordTokenizer`, BPE pieces
+learnt from the data) and ``"word"`` (:class:`genwidgets.data.words.WordTokenizer`, one
+token a whitespace-split word as written). All reserve ``PAD``, ``BOS``, ``EOS``, ``UNK``
+as ids 0-3.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import numpy as np
 
 from genwidgets.data.validate import DataError, as_array
 
-TOKENS = ("char", "subword")
+TOKENS = ("char", "subword", "word")
 DEFAULT_SUBWORD_VOCAB = 2000
 UNKNOWN_CHAR = "\ufffd"  # how decode() shows UNK
 WORD_MARK = "\u2581"  # "▁", what a space becomes in subword pieces
@@ -90,14 +92,16 @@ def check_token_options(tokens: Any, vocab_size: Any) -> tuple[str, int | None]:
 
 
 def check_vocab_size(vocab_size: Any, tokens: str) -> int | None:
-    """``vocab_size`` for ``tokens``: None (all characters, or 2000 pieces) or an integer
-    large enough for the special tokens and the characters a tokenizer must keep."""
+    """``vocab_size`` for ``tokens``: None (all characters, 2000 pieces, or all words) or
+    an integer large enough for the special tokens and the tokens a tokenizer must keep."""
     from genwidgets.spec import SPECIAL_TOKENS
 
     if vocab_size is None:
         return None
     if tokens == "char":
         least, what = len(SPECIAL_TOKENS) + 1, "a character"
+    elif tokens == "word":
+        least, what = len(SPECIAL_TOKENS) + 1, "a word"
     else:
         least, what = len(SPECIAL_TOKENS) + len(ALPHABET), (
             f"the alphabet: {len(ALPHABET) - 1} printable ASCII characters and the word "

@@ -58,6 +58,7 @@ class SentenceTokenizer:
 
 
 def text_data(x, labels, label_names, tokenizer, seq_len, name):
+    from genwidgets.data.tokenizers import tokenizer_kind
     from genwidgets.data.tokens import Tokenizer
     from genwidgets.data.validate import check_labels
 
@@ -85,7 +86,8 @@ def text_data(x, labels, label_names, tokenizer, seq_len, name):
     y = None if labels is None else check_labels(labels, len(ids))
     info = DataInfo(name=name, modality="text", shape=(int(seq_len),), n_items=len(ids),
                     vocab=tuple(tok.vocab) if isinstance(tok, Tokenizer) else None,
-                    label_names=None if label_names is None else tuple(label_names))
+                    label_names=None if label_names is None else tuple(label_names),
+                    tokens=tokenizer_kind(tok))
     return Dataset(x=ids.astype("int32"), info=info, y=y, tokenizer=tok)
 
 

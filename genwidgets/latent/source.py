@@ -244,7 +244,10 @@ class LatentSource:
     def lm_fits(self) -> bool:
         """Whether the data hold at least ``lm_min_tokens`` tokens for the trigrams: on a
         few hundred sentences they know little more than those sentences, and a path would
-        jump from A to B."""
+        jump from A to B. Never for whole words (``tokens="word"``): the trigrams join
+        pieces into words, and a word decoder's slots hold whole words already."""
+        if self.info.tokens == "word":
+            return False
         if self._tokens is None:  # the data do not change: counted once
             self._tokens = int(np.count_nonzero(np.asarray(self.dataset.x) != PAD))
         return self._tokens >= self.lm_min_tokens

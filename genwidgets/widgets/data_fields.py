@@ -5,7 +5,7 @@ gets them too: ``path`` gives a path field (a file or folder on the server's dis
 for text, a ``FileUpload`` of one ``.txt`` file; an image dataset that also takes
 ``size`` (one that reads image files, as ``images``) gets a ``FileUpload`` of one
 ``.npz``, one ``.zip`` or several PNG/JPEG files. ``mode`` (line / sentence), ``tokens``
-(subword / char), ``size`` (the side in pixels) and ``color`` (gray / rgb) give a choice
+(char / subword / word), ``size`` (the side in pixels) and ``color`` (gray / rgb) give a choice
 each, whose "default" leaves the option out (the dataset's own default, said in the help
 beside it). Only the fields the dataset lists are shown.
 

@@ -17,6 +17,7 @@ import ipywidgets as W
 import numpy as np
 
 from genwidgets.data.text import UNKNOWN_CHAR
+from genwidgets.data.tokenizers import tokenizer_kind
 from genwidgets.widgets.errors import error_html, guarded
 from genwidgets.widgets.interpolation_strip import MODES, check_endpoint, check_mode
 from genwidgets.widgets.samples import (
@@ -156,12 +157,16 @@ class TextPath(W.VBox):
         self.a, self.b = z[0], z[1]
         self._sentences = self._as_read(texts)
         notes = self._input_notes = []
+        units = {"word": "words", "subword": "word pieces"}.get(
+            tokenizer_kind(tokenizer), "characters")
         for name, text in zip("AB", texts):
-            if len(text) > seq_len - 1:
-                notes.append(f"{name} was cut to its first {seq_len - 1} characters")
+            count = getattr(tokenizer, "token_ids", None)  # genwidgets' tokenizers have it
+            if (len(count([text])[0]) if count else len(text)) > seq_len - 1:
+                notes.append(f"{name} was cut to its first {seq_len - 1} {units}")
             unknown = tokenizer.unknown(text, seq_len)
             if unknown:
-                notes.append(f"{name} has characters the model never saw, read as "
+                what = "words" if units == "words" else "characters"
+                notes.append(f"{name} has {what} the model never saw, read as "
                              f"{UNKNOWN_CHAR}: {' '.join(unknown)}")
         self.refresh()
 

@@ -18,7 +18,8 @@ class AEConfig:
     # Each field's metadata carries its one-line help and the data it applies to
     # (genwidgets.config.field_help / applies; the form shows only what applies).
     latent_dim: int = field(default=2, metadata={
-        "help": "Numbers in the latent vector z (2 draws the map without PCA)."})
+        "help": "Numbers in the latent vector z (2 draws the map without PCA; whole "
+                "words: rounded up to a whole number per word slot)."})
     # images: "auto" = conv for images of 16 px and more on an accelerator, dense otherwise
     # (on CPU the conv nets took 22 s an MNIST epoch against 1.7 s for the dense ones,
     # fast_conv's transposed convolutions included: benchmarks/conv_vs_dense.py)

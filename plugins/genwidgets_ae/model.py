@@ -64,6 +64,12 @@ def _text_nets(config, info: DataInfo):
     from genwidgets.text_nets import bidirectional_gru, parallel_decoder, sentence_encoder
 
     seq_len, vocab = info.seq_len, info.vocab_size
+    if info.tokens == "word":  # a code per word slot (genwidgets.word_slots)
+        from genwidgets.word_slots import gru_mixer, slot_code_dim, slot_nets
+
+        code = slot_code_dim(config.latent_dim, seq_len)
+        return slot_nets(seq_len, vocab, config.embed_dim, code, config.hidden,
+                         gru_mixer(config.hidden))
     encoder = sentence_encoder(seq_len, vocab, config.embed_dim, [config.latent_dim])
     decoder = parallel_decoder(seq_len, vocab, config.latent_dim, config.embed_dim,
                                bidirectional_gru(config.hidden))
@@ -83,7 +89,14 @@ class AutoEncoder(keras.Model):
         # what decode does to the decoder's output (genwidgets.built_model)
         self.decoder_output = "token_logits" if self.modality == "text" else "logits"
         nets = _text_nets if self.modality == "text" else _image_nets
-        self.encoder, self.decoder = nets(self.ae_config, self.data_info)
+        self.encoder, self.decoder, *slots = nets(self.ae_config, self.data_info)
+        self.slot_training = None
+        self.word_slots = bool(slots)
+        if slots:  # whole words: a code per word slot, so z is a whole number of codes
+            from genwidgets.word_slots import SlotTraining
+
+            self.latent_dim = int(self.encoder.outputs[0].shape[-1])
+            self.slot_training = SlotTraining(*slots, self.data_info.vocab_size)
         self.seed_generator = keras.random.SeedGenerator(self.ae_config.seed)
         d = self.latent_dim
         self.prior_mean = self.add_weight((d,), initializer="zeros", trainable=False,
@@ -96,6 +109,10 @@ class AutoEncoder(keras.Model):
         if training and self.ae_config.latent_noise > 0:
             z = z + self.ae_config.latent_noise * keras.random.normal(
                 ops.shape(z), seed=self.seed_generator)
+        if training and self.slot_training is not None:  # nats per sentence (n,) each
+            own, mixed = self.slot_training.loss(x, z, self.seed_generator,
+                                                 self.ae_config.latent_mixup, training)
+            return own if mixed is None else (own, mixed)
         if training and self.modality == "text" and self.ae_config.latent_mixup > 0:
             from genwidgets.text_nets import decode_with_mixup
 
@@ -107,14 +124,22 @@ class AutoEncoder(keras.Model):
         if self.modality == "text":  # nats per token (PAD after the end scored too)
             from genwidgets.text_nets import mixup_loss, scored_units, sequence_loss
 
-            mixed = None
-            if isinstance(y_pred, (tuple, list)):
-                y_pred, mixed, t = y_pred
+            mixed = t = None
+            if isinstance(y_pred, (tuple, list)):  # word slots: (own, mixed) nats already
+                y_pred, mixed, *t = y_pred
             units = ops.maximum(ops.sum(scored_units(x)), 1.0)
-            loss = ops.sum(sequence_loss(x, y_pred)) / units
+            if len(y_pred.shape) == 1:
+                loss = ops.sum(y_pred) / units
+            else:
+                target = x
+                if self.slot_training is not None:
+                    from genwidgets.word_slots import slot_words
+
+                    target = slot_words(x)
+                loss = ops.sum(sequence_loss(target, y_pred)) / units
             if mixed is not None:
-                loss = loss + self.ae_config.latent_mixup * ops.sum(
-                    mixup_loss(x, mixed, t)) / units
+                mixed = mixed if not t else mixup_loss(x, mixed, t[0])
+                loss = loss + self.ae_config.latent_mixup * ops.sum(mixed) / units
         else:  # summed Bernoulli cross-entropy per image, averaged over the batch
             ce = ops.binary_crossentropy(x, y_pred, from_logits=True)
             loss = ops.mean(ops.sum(ops.reshape(ce, (ops.shape(ce)[0], -1)), axis=-1))

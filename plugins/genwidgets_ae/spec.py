@@ -12,13 +12,15 @@ class AESpec(ModelSpec):
     modalities = ("image", "text")
     description = (
         "Autoencoder: a convolutional (or dense, for tiny images) encoder and decoder for "
-        "images; for text a positional sentence encoder and a decoder that reads only z "
-        "(a bidirectional GRU over the positions), with noise on z while training so the "
-        "space between sentences decodes too. Samples decode a Gaussian fitted to the "
-        "training latents."
+        "images; for text a sentence encoder and a decoder that reads only z (with whole "
+        "words, the default of 'sentences': a code per word slot, each decoded to a word "
+        "on its own; with pieces or characters: a bidirectional GRU over the positions), "
+        "with noise on z while training so the space between sentences decodes too. "
+        "Samples decode a Gaussian fitted to the training latents."
     )
-    # Text sentences need room: 128 numbers a sentence (a 2-D map is a PCA view of them).
-    modality_defaults = {"text": {"latent_dim": 128, "hidden": 192, "embed_dim": 128,
+    # Text sentences need room: 384 numbers a sentence, 12 word slots of 32 with whole words
+    # (genwidgets.word_slots; a 2-D map is a PCA view of them).
+    modality_defaults = {"text": {"latent_dim": 384, "hidden": 192, "embed_dim": 128,
                                   "latent_noise": 0.1, "latent_mixup": 1.0}}
     mutable = ("learning_rate",)
 

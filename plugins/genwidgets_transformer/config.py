@@ -19,7 +19,8 @@ class TransformerConfig:
     # Each field's metadata carries its one-line help and the data it applies to
     # (genwidgets.config.field_help / applies; the form shows only what applies).
     latent_dim: int = field(default=16, metadata={
-        "help": "Numbers in the latent vector z."})
+        "help": "Numbers in the latent vector z (whole words: rounded up to a whole "
+                "number per word slot)."})
     d_model: int = field(default=128, metadata={
         "help": "Width of every Transformer block."})
     num_heads: int = field(default=4, metadata={

@@ -10,7 +10,12 @@ from keras import ops
 
 from genwidgets.decoding import batched, sigmoid
 from genwidgets.spec import BOS, EOS, PAD, UNK, DataInfo
-from genwidgets_transformer.nets import image_nets, parallel_text_nets, text_nets
+from genwidgets_transformer.nets import (
+    image_nets,
+    parallel_text_nets,
+    text_nets,
+    word_slot_nets,
+)
 from genwidgets_transformer.config import MUTABLE, TransformerConfig
 
 PACKAGE = "genwidgets_transformer"
@@ -84,9 +89,16 @@ class TransformerVAE(keras.Model):
         # decoder generates token by token: no single pass to compile
         self.decoder_output = ("token_logits" if self.parallel else
                                None if self.modality == "text" else "logits")
+        self.word_slots = self.parallel and self.data_info.tokens == "word"
         nets = (image_nets if self.modality != "text" else
+                word_slot_nets if self.word_slots else
                 parallel_text_nets if self.parallel else text_nets)
-        self.encoder, self.decoder = nets(cfg, self.data_info)
+        self.encoder, self.decoder, *slots = nets(cfg, self.data_info)
+        if slots:  # whole words: a code per word slot, so z is a whole number of codes
+            from genwidgets.word_slots import SlotTraining
+
+            self.latent_dim = int(self.encoder.outputs[0].shape[-1])
+            self.slot_training = SlotTraining(*slots, self.data_info.vocab_size)
         if self.modality == "text" and not self.parallel:
             self.sampler = TextSampler(self.decoder, self.data_info.seq_len,
                                        self.data_info.vocab_size, cfg.seed + 1, name="sampler")
@@ -100,8 +112,14 @@ class TransformerVAE(keras.Model):
     # -- training ----------------------------------------------------------------------
     def call(self, x, training=False):
         mean, log_var = self.encoder(x, training=training)
+        if self.word_slots:
+            log_var = ops.clip(log_var, -12.0, 8.0)
         eps = keras.random.normal(ops.shape(mean), seed=self.seed_generator)
         z = mean + ops.exp(0.5 * log_var) * eps
+        if training and self.word_slots:  # nats per sentence (a sampled softmax needs x)
+            own, mixed = self.slot_training.loss(x, z, self.seed_generator,
+                                                 self.tf_config.latent_mixup, training)
+            return (own, mean, log_var) if mixed is None else (own, mean, log_var, mixed)
         if training and self.parallel and self.tf_config.latent_mixup > 0:
             from genwidgets.text_nets import decode_with_mixup
 
@@ -131,13 +149,24 @@ class TransformerVAE(keras.Model):
         if self.modality == "text":
             x = ops.cast(x, "int32")
             real = ops.cast(ops.not_equal(x, PAD), "float32")
-            ce = keras.losses.sparse_categorical_crossentropy(x, logits, from_logits=True)
             n_chars = ops.maximum(ops.sum(real), 1.0)
-            # a parallel decoder also says where the sentence ends: its PADs are scored
-            rec = ops.sum(ce if self.parallel else ce * real) / n_chars
+            if len(logits.shape) == 1:  # word slots in training: nats per sentence
+                rec = ops.sum(logits) / n_chars
+            else:
+                target = x
+                if self.word_slots:
+                    from genwidgets.word_slots import slot_words
+
+                    target = slot_words(x)
+                ce = keras.losses.sparse_categorical_crossentropy(target, logits,
+                                                                  from_logits=True)
+                # a parallel decoder also says where the sentence ends: its PADs are scored
+                rec = ops.sum(ce if self.parallel else ce * real) / n_chars
             batch = ops.cast(ops.shape(x)[0], "float32")
             kl_term = ops.sum(ops.maximum(ops.mean(kl_dims, axis=0), self.tf_config.free_bits))
             loss = rec + weight * kl_term * batch / n_chars
+            if len(y_pred) == 4:  # word slots' latent_mixup: nats per sentence already
+                loss = loss + self.tf_config.latent_mixup * ops.sum(y_pred[3]) / n_chars
             if len(y_pred) == 5:  # latent_mixup: the points between two sentences
                 from genwidgets.text_nets import mixup_loss
 
@@ -207,7 +236,8 @@ class TransformerVAE(keras.Model):
             if self.modality == "text":
                 shifted = logits - logits.max(-1, keepdims=True)
                 logp = shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
-                nll = -np.take_along_axis(logp, chunk[..., None].astype("int64"), -1)[..., 0]
+                target = np.where(chunk == EOS, PAD, chunk) if self.word_slots else chunk
+                nll = -np.take_along_axis(logp, target[..., None].astype("int64"), -1)[..., 0]
                 real = np.ones_like(chunk, dtype=bool) if self.parallel else chunk != PAD
                 return np.stack([(nll * real).sum(1), kl, (chunk != PAD).sum(1)], 1)
             bce = np.maximum(logits, 0) - logits * chunk + np.log1p(np.exp(-np.abs(logits)))

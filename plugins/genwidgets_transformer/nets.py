@@ -82,6 +82,22 @@ def parallel_text_nets(config, info: DataInfo):
     return encoder, parallel_decoder(seq_len, vocab, config.latent_dim, d, mix)
 
 
+def word_slot_nets(config, info: DataInfo):
+    """Whole words (``tokens="word"``): a code per word slot, the slots mixed by
+    ``max(1, encoder_layers)`` Transformer blocks; each slot decoded on its own
+    (:mod:`genwidgets.word_slots`). ``(encoder, decoder, slot_vectors, words)``."""
+    from genwidgets.word_slots import slot_code_dim, slot_nets
+
+    def mix(h):
+        for block in _blocks(config, max(1, config.encoder_layers), False, "enc"):
+            h = block(h)
+        return h
+
+    code = slot_code_dim(config.latent_dim, info.seq_len)
+    return slot_nets(info.seq_len, info.vocab_size, config.d_model, code, config.d_model,
+                     mix, outputs=("mean", "log_var"))
+
+
 def image_nets(config, info: DataInfo):
     """Patch Transformer: encoder image -> (mean, log_var); decoder z -> pixel logits."""
     h_px, w_px, channels = info.shape

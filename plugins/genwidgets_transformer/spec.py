@@ -11,14 +11,18 @@ class TransformerSpec(ModelSpec):
     family = "transformer"
     modalities = ("image", "text")
     description = (
-        "Transformer VAE. Text: a bidirectional encoder pooled to a latent z and a causal "
-        "character decoder conditioned on z, sampled autoregressively with a temperature. "
-        "Images: a patch Transformer encoder and decoder (ViT-style patches)."
+        "Transformer VAE. Text (text_decoder='parallel', the default): a decoder that "
+        "reads only z; with whole words (the default of 'sentences') Transformer blocks "
+        "give each word slot its code and each slot decodes to a word on its own; with "
+        "pieces or characters, non-causal blocks decode every position at once. "
+        "text_decoder='causal': a causal decoder conditioned on z, sampled "
+        "autoregressively with a temperature. Images: a patch Transformer encoder and "
+        "decoder (ViT-style patches)."
     )
     mutable = MUTABLE
     # Sentences: a wide latent read by a decoder that sees only z (text_decoder="parallel"),
     # so paths between sentences move; "causal" is the character language model of before.
-    modality_defaults = {"text": {"text_decoder": "parallel", "latent_dim": 128,
+    modality_defaults = {"text": {"text_decoder": "parallel", "latent_dim": 384,
                                   "encoder_layers": 0, "decoder_layers": 2, "beta": 0.03,
                                   "kl_warmup_steps": 2000, "latent_mixup": 1.0}}
 

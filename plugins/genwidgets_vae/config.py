@@ -22,7 +22,8 @@ class VAEConfig:
     # Each field's metadata carries its one-line help and the data it applies to
     # (genwidgets.config.field_help / applies; the form shows only what applies).
     latent_dim: int = field(default=16, metadata={
-        "help": "Numbers in the latent vector z (2 draws the map without PCA)."})
+        "help": "Numbers in the latent vector z (2 draws the map without PCA; whole "
+                "words: rounded up to a whole number per word slot)."})
     # images: "auto" = conv for images of 16 px and more on an accelerator, dense on CPU
     # (even with fast_conv's transposed convolutions the conv nets took 30 s an MNIST
     # epoch there against 3.9 s: benchmarks/conv_vs_dense.py) and for tiny images

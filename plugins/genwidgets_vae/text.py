@@ -6,6 +6,10 @@ sentence: a decoder that reads its past learns the language and lets the KL fall
 sentence, enough to spell it back. ``word_dropout`` hides tokens of the encoder's input
 (a denoising objective); ``free_bits`` holds each dimension's KL above a floor;
 ``latent_mixup`` trains the points between two sentences (``genwidgets.text_nets``).
+
+With whole words (``tokens="word"``) the latent is a code per word slot and the decoder
+reads each slot's code on its own (``genwidgets.word_slots``): the points between two
+sentences swap whole words, and ``latent_mixup`` trains them to, in a fixed order.
 """
 
 from __future__ import annotations
@@ -48,7 +52,18 @@ class TextVAE(VAEBase):
                 f"Received: vocab_size={info.vocab_size}"
             )
         self.seq_len, self.vocab_size = info.seq_len, info.vocab_size
-        self.encoder, self.decoder = text_nets(cfg, self.seq_len, self.vocab_size)
+        self.word_slots = info.tokens == "word"
+        if self.word_slots:
+            from genwidgets.word_slots import SlotTraining, gru_mixer, slot_code_dim, slot_nets
+
+            code = slot_code_dim(cfg.latent_dim, self.seq_len)
+            self.latent_dim = code * self.seq_len
+            self.encoder, self.decoder, vectors, words = slot_nets(
+                self.seq_len, self.vocab_size, cfg.embed_dim, code, cfg.rnn_units,
+                gru_mixer(cfg.rnn_units), outputs=("mean", "log_var"))
+            self.slot_training = SlotTraining(vectors, words, self.vocab_size)
+        else:
+            self.encoder, self.decoder = text_nets(cfg, self.seq_len, self.vocab_size)
 
     def call(self, x, training=False):
         x = ops.cast(x, "int32")
@@ -59,6 +74,10 @@ class TextVAE(VAEBase):
         mean, log_var = self.encoder(x, training=training)
         log_var = ops.clip(log_var, -12.0, 6.0)
         z = self.reparameterize(mean, log_var) if training else mean
+        if training and self.word_slots:  # nats per sentence (a sampled softmax needs x)
+            own, mixed = self.slot_training.loss(x, z, self.seed_generator,
+                                                 self.vae_config.latent_mixup, training)
+            return (own, mean, log_var) if mixed is None else (own, mean, log_var, mixed)
         if training and self.vae_config.latent_mixup > 0:
             from genwidgets.text_nets import decode_with_mixup
 
@@ -73,13 +92,22 @@ class TextVAE(VAEBase):
             return 0.0
         from genwidgets.text_nets import mixup_loss
 
+        if len(y_pred) == 4:  # word slots: the mixup points' nats already
+            return self.vae_config.latent_mixup * ops.mean(y_pred[3])
         _, _, _, mixed, t = y_pred
         return self.vae_config.latent_mixup * ops.mean(mixup_loss(x, mixed, t))
 
     def reconstruction_loss(self, x, logits):
-        """Cross-entropy summed over each sentence's positions (nats)."""
+        """Cross-entropy summed over each sentence's positions (nats); word slots in
+        training give it already (n,)."""
         from genwidgets.text_nets import sequence_loss
 
+        if len(logits.shape) == 1:
+            return logits
+        if self.word_slots:
+            from genwidgets.word_slots import slot_words
+
+            return sequence_loss(slot_words(x), logits)
         return sequence_loss(x, logits)
 
     def _logits(self, z: np.ndarray, batch_size: int) -> np.ndarray:
