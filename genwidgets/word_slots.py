@@ -26,8 +26,8 @@ order, the empty slots skipped (what every tokenizer's ``decode`` does with ``PA
 The word tokenizer orders its vocabulary by frequency (most frequent first), so a word's
 rank stands for its frequency here (Zipf's law: frequency ~ 1 / rank).
 
-Measured (``benchmarks/text_paths.py``, the protocol of ``../shared/data/README.md``): see
-the plugin guide's text section.
+Measured (``benchmarks/text_paths.py``, the protocol of ``../shared/data/README.md``, 600 s
+a model on a 2-core CPU): see ``docs/plugin-guide.md``, "Text models over whole words".
 """
 
 from __future__ import annotations
@@ -84,18 +84,6 @@ def slot_code_dim(latent_dim: int, seq_len: int) -> int:
     """Numbers a word slot's code gets: ``latent_dim`` shared by the ``seq_len`` slots,
     rounded up (the model's latent then holds ``seq_len`` times that many)."""
     return max(1, -(-int(latent_dim) // int(seq_len)))
-
-
-def attention_block(width: int, heads: int = 4, prefix: str = "mixer"):
-    """A mixer: one Transformer encoder block (self-attention, then a feed-forward layer,
-    each with a residual and a layer norm)."""
-    def mix(h):
-        a = layers.MultiHeadAttention(heads, max(1, width // heads), name=f"{prefix}_attention")(h, h)
-        h = layers.LayerNormalization(epsilon=1e-5, name=f"{prefix}_norm_1")(h + a)
-        f = layers.Dense(2 * width, activation="gelu", name=f"{prefix}_ff_1")(h)
-        f = layers.Dense(width, name=f"{prefix}_ff_2")(f)
-        return layers.LayerNormalization(epsilon=1e-5, name=f"{prefix}_norm_2")(h + f)
-    return mix
 
 
 def gru_mixer(units: int, prefix: str = "mixer"):
