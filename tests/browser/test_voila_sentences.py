@@ -114,7 +114,7 @@ def test_a_new_user_walks_between_two_sentences_in_the_app(studio_app, app_page,
                      "s.data === 'sentences' && s.latent_noise === '0.1' && "
                      "s.epochs === '1' && s; }")
     # the ae's text defaults (images: latent_dim 2, hidden 256, embed_dim 32, no noise)
-    assert (setup["latent_dim"], setup["hidden"], setup["embed_dim"]) == ("128", "192", "128")
+    assert (setup["latent_dim"], setup["hidden"], setup["embed_dim"]) == ("384", "192", "128")
     assert setup["shown"] == ["gw-data-tokens"]  # the sentences take no path and no limit
     assert setup["epochs"] == "1"
     page.screenshot(path=artifacts / "voila-sentences-data.png")
