@@ -10,15 +10,15 @@ from typing import Any
 import numpy as np
 
 from genwidgets.data.tokens import (
-    UNKNOWN_CHAR,
     Tokenizer,
     check_encode_texts,
-    check_ids,
     check_seq_len,
     pad_ids,
+    shown_tokens,
+    vocab_by_frequency,
 )
 from genwidgets.data.validate import DataError, check_texts
-from genwidgets.spec import BOS, EOS, PAD, SPECIAL_TOKENS, UNK
+from genwidgets.spec import SPECIAL_TOKENS, UNK
 
 
 class CharTokenizer(Tokenizer):
@@ -50,16 +50,7 @@ class CharTokenizer(Tokenizer):
         counts = collections.Counter()
         for t in texts:
             counts.update(t)
-        chars = sorted(counts, key=lambda c: (-counts[c], c))
-        if max_vocab is not None:
-            least = len(SPECIAL_TOKENS) + 1
-            if not isinstance(max_vocab, int) or isinstance(max_vocab, bool) or (
-                    max_vocab < least):
-                raise DataError(
-                    f"Expected max_vocab to be an integer >= {least} (the {least - 1} special "
-                    f"tokens and a character) or None. Received: max_vocab={max_vocab!r}")
-            chars = chars[:max_vocab - len(SPECIAL_TOKENS)]
-        return cls(SPECIAL_TOKENS + tuple(chars))
+        return cls(vocab_by_frequency(counts, max_vocab, "a character"))
 
     def _key(self):
         return self.vocab
@@ -78,18 +69,7 @@ class CharTokenizer(Tokenizer):
     def decode(self, ids: Any) -> list[str]:
         """Strings from token ids of shape (seq_len,) or (N, seq_len): stops at EOS,
         skips PAD and BOS, shows UNK as U+FFFD."""
-        vocab = self.vocab
-        out = []
-        for row in check_ids(ids, len(vocab)):
-            chars = []
-            for i in row:
-                if i == EOS:
-                    break
-                if i == PAD or i == BOS:
-                    continue
-                chars.append(UNKNOWN_CHAR if i == UNK else vocab[i])
-            out.append("".join(chars))
-        return out
+        return ["".join(chars) for chars in shown_tokens(self.vocab, ids)]
 
     def unknown(self, text: str, seq_len: int | None = None) -> list[str]:
         """The characters of ``text`` (of its first ``seq_len - 1``) that are not in the

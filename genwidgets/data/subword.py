@@ -20,16 +20,15 @@ from genwidgets.data.tokens import (
     ALPHABET,
     WORD_MARK,
     DEFAULT_SUBWORD_VOCAB,
-    UNKNOWN_CHAR,
     Tokenizer,
     check_encode_texts,
-    check_ids,
     check_seq_len,
     check_vocab_size,
     pad_ids,
+    shown_tokens,
 )
 from genwidgets.data.validate import DataError, check_texts
-from genwidgets.spec import BOS, EOS, PAD, SPECIAL_TOKENS, UNK
+from genwidgets.spec import SPECIAL_TOKENS, UNK
 
 _WORDS = re.compile(f"(?={WORD_MARK})")  # a piece never crosses a word mark
 _METASPACE = {"type": "Metaspace", "replacement": WORD_MARK, "prepend_scheme": "always",
@@ -120,18 +119,9 @@ class SubwordTokenizer(Tokenizer):
     def decode(self, ids: Any) -> list[str]:
         """Strings from token ids of shape (seq_len,) or (N, seq_len): stops at EOS,
         skips PAD and BOS, shows UNK as U+FFFD."""
-        vocab, decoder = self.vocab, self._tok.decoder
-        out = []
-        for row in check_ids(ids, len(vocab)):
-            pieces = []
-            for i in row:
-                if i == EOS:
-                    break
-                if i == PAD or i == BOS:
-                    continue
-                pieces.append(UNKNOWN_CHAR if i == UNK else vocab[i])
-            out.append(decoder.decode(pieces) if pieces else "")
-        return out
+        decoder = self._tok.decoder
+        return [decoder.decode(pieces) if pieces else "" for pieces in
+                shown_tokens(self.vocab, ids)]
 
     def unknown(self, text: str, seq_len: int | None = None) -> list[str]:
         """The characters of ``text`` (of its first ``seq_len - 1`` pieces) that this

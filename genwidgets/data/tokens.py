@@ -139,3 +139,38 @@ class Tokenizer:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(vocab_size={len(self.vocab)})"
+
+
+def vocab_by_frequency(counts, max_vocab: Any, unit: str) -> tuple[str, ...]:
+    """The special tokens, then the ``counts``' keys most frequent first (ties by the key),
+    at most ``max_vocab`` in all (None: every key); ``unit`` names one ("a character")."""
+    from genwidgets.spec import SPECIAL_TOKENS
+
+    keys = sorted(counts, key=lambda k: (-counts[k], k))
+    if max_vocab is not None:
+        least = len(SPECIAL_TOKENS) + 1
+        if not isinstance(max_vocab, int) or isinstance(max_vocab, bool) or (
+                max_vocab < least):
+            raise DataError(
+                f"Expected max_vocab to be an integer >= {least} (the {least - 1} special "
+                f"tokens and {unit}) or None. Received: max_vocab={max_vocab!r}")
+        keys = keys[:max_vocab - len(SPECIAL_TOKENS)]
+    return SPECIAL_TOKENS + tuple(keys)
+
+
+def shown_tokens(vocab: Sequence[str], ids: Any) -> list[list[str]]:
+    """Each row of token ids as the strings its decode joins: up to EOS, PAD and BOS
+    skipped, UNK shown as U+FFFD (ids checked against ``vocab`` first)."""
+    from genwidgets.spec import BOS, EOS, PAD, UNK
+
+    out = []
+    for row in check_ids(ids, len(vocab)):
+        shown = []
+        for i in row:
+            if i == EOS:
+                break
+            if i == PAD or i == BOS:
+                continue
+            shown.append(UNKNOWN_CHAR if i == UNK else vocab[i])
+        out.append(shown)
+    return out

@@ -18,15 +18,15 @@ from typing import Any
 import numpy as np
 
 from genwidgets.data.tokens import (
-    UNKNOWN_CHAR,
     Tokenizer,
     check_encode_texts,
-    check_ids,
     check_seq_len,
     pad_ids,
+    shown_tokens,
+    vocab_by_frequency,
 )
 from genwidgets.data.validate import DataError, check_texts
-from genwidgets.spec import BOS, EOS, PAD, SPECIAL_TOKENS, UNK
+from genwidgets.spec import SPECIAL_TOKENS, UNK
 
 
 def _is_word(w: Any) -> bool:
@@ -65,16 +65,7 @@ class WordTokenizer(Tokenizer):
             counts.update(t.split())
         for special in SPECIAL_TOKENS:  # "<pad>" in a text reads as UNK, not as PAD
             counts.pop(special, None)
-        words = sorted(counts, key=lambda w: (-counts[w], w))
-        if max_vocab is not None:
-            least = len(SPECIAL_TOKENS) + 1
-            if not isinstance(max_vocab, int) or isinstance(max_vocab, bool) or (
-                    max_vocab < least):
-                raise DataError(
-                    f"Expected max_vocab to be an integer >= {least} (the {least - 1} special "
-                    f"tokens and a word) or None. Received: max_vocab={max_vocab!r}")
-            words = words[:max_vocab - len(SPECIAL_TOKENS)]
-        return cls(SPECIAL_TOKENS + tuple(words))
+        return cls(vocab_by_frequency(counts, max_vocab, "a word"))
 
     def _key(self):
         return self.vocab
@@ -92,18 +83,7 @@ class WordTokenizer(Tokenizer):
     def decode(self, ids: Any) -> list[str]:
         """Strings from token ids of shape (seq_len,) or (N, seq_len): stops at EOS,
         skips PAD and BOS, shows UNK as U+FFFD; the words joined by one space."""
-        vocab = self.vocab
-        out = []
-        for row in check_ids(ids, len(vocab)):
-            words = []
-            for i in row:
-                if i == EOS:
-                    break
-                if i == PAD or i == BOS:
-                    continue
-                words.append(UNKNOWN_CHAR if i == UNK else vocab[i])
-            out.append(" ".join(words))
-        return out
+        return [" ".join(words) for words in shown_tokens(self.vocab, ids)]
 
     def unknown(self, text: str, seq_len: int | None = None) -> list[str]:
         """The words of ``text`` (of its first ``seq_len - 1``) that are not in the vocab
