@@ -11,6 +11,13 @@ classifier_accuracy, mean_confidence (the judge's mean top probability on the sa
 beside real_mean_confidence (the same on the 2,000 held-out real digits) and
 confidence_gap (real minus samples; goal <= 0.05: samples the judge is as sure of as of
 real digits), and load_avg. Writes a 10x10 PNG grid of samples to ``--out``.
+
+Tried on this 2-core CPU and not kept, each one 600-s run (today's nets: 17,500-18,500
+steps, a gap of 0.13): samples from a moving average of the generator's weights (decay
+0.999, batch norm statistics averaged too) were judged as the generator's own (mean
+confidence 0.844 against 0.845); one-sided label smoothing 0.1 with the discriminator at
+twice the generator's rate, 0.848. Wider nets (``filters`` 48, 64) cut the steps a second
+from 31 to 14 and 10.
 """
 
 from __future__ import annotations

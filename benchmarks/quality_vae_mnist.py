@@ -25,6 +25,13 @@ Prints JSON lines; the last is the headline: test_neg_elbo_nats (goal <= 105),
 s_per_epoch and baseline_s_per_epoch (medians of per-epoch times, the compiling first
 epoch left out), ratio (goal <= 2), epochs, train_s, architecture, load_avg. Writes a PNG
 of test images, their reconstructions and prior samples to ``--out``.
+
+``--architecture conv`` on this 2-core CPU, against the 97 nats hoped for, each one 600-s
+run: 103.42 with these settings (78 epochs; 96.11 on training images), 103.07 with
+``hidden`` 256 and ``dropout`` 0.3 (164 epochs; 92.86 on training images), 102.37 with each
+training image moved by up to one pixel at random, as its own target too (130 epochs;
+96.25). Neither more epochs (a faster day) nor these regularisers closed it: the net fits
+the 8,000 training images 6-10 nats better than the held-out ones.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ class AEConfig:
         "help": "Numbers in the latent vector z (2 draws the map without PCA; whole "
                 "words: rounded up to a whole number per word slot)."})
     # images: "auto" = conv for images of 16 px and more on an accelerator, dense otherwise
-    # (on CPU the conv nets took 22 s an MNIST epoch against 1.7 s for the dense ones,
+    # (on CPU the conv nets took 2.2 s an MNIST epoch against 0.35 s for the dense ones,
     # fast_conv's transposed convolutions included: benchmarks/conv_vs_dense.py)
     architecture: Literal["auto", "conv", "dense"] = field(default="auto", metadata={
         "help": "Networks for images: auto = conv on an accelerator for 16 px and "

@@ -18,8 +18,8 @@ class GANConfig:
     # Each field's metadata carries its one-line help (genwidgets.config.field_help).
     latent_dim: int = field(default=64, metadata={
         "help": "Numbers in the latent vector z the generator draws images from."})
-    # "auto" = conv (a DCGAN) on every device: on CPU it takes 39 s an MNIST epoch
-    # against 4.6 s for the dense nets (benchmarks/conv_vs_dense.py), but the samples
+    # "auto" = conv (a DCGAN) on every device: on CPU it takes 5.1 s an MNIST epoch
+    # against 0.67 s for the dense nets (benchmarks/conv_vs_dense.py), but the samples
     # are what a GAN is for; "dense" = multilayer perceptrons for both networks
     architecture: Literal["auto", "conv", "dense"] = field(default="auto", metadata={
         "help": "auto or conv = a DCGAN; dense = multilayer perceptrons for both "

@@ -25,8 +25,8 @@ class VAEConfig:
         "help": "Numbers in the latent vector z (2 draws the map without PCA; whole "
                 "words: rounded up to a whole number per word slot)."})
     # images: "auto" = conv for images of 16 px and more on an accelerator, dense on CPU
-    # (even with fast_conv's transposed convolutions the conv nets took 30 s an MNIST
-    # epoch there against 3.9 s: benchmarks/conv_vs_dense.py) and for tiny images
+    # (even with fast_conv's transposed convolutions the conv nets took 3.6 s an MNIST
+    # epoch there against 0.65 s: benchmarks/conv_vs_dense.py) and for tiny images
     architecture: Literal["auto", "conv", "dense"] = field(default="auto", metadata={
         "help": "Networks for images: auto = conv on an accelerator for 16 px and "
                 "more, dense otherwise.", "modalities": IMAGE})
