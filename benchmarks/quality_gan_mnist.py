@@ -12,14 +12,13 @@ beside real_mean_confidence (the same on the 2,000 held-out real digits) and
 confidence_gap (real minus samples; goal <= 0.05: samples the judge is as sure of as of
 real digits), and load_avg. Writes a 10x10 PNG grid of samples to ``--out``.
 
-Tried on this 2-core CPU and not kept, each one 600-s run (today's nets: 17,500-18,500
+Tried on this 2-core CPU and not kept, each one 600-s run (today's nets: 17,100-18,800
 steps, a gap of 0.13): samples from a moving average of the generator's weights (decay
 0.999, batch norm statistics averaged too) were judged as the generator's own (mean
 confidence 0.844 against 0.845); one-sided label smoothing 0.1 with the discriminator at
 twice the generator's rate, 0.848; the hinge loss in place of the cross-entropy (18,848
-steps), 0.846; a generator twice as wide (the discriminator as it
-is; 8,680 steps), 0.836. Wider nets (``filters`` 48, 64) cut the steps a second from
-31 to 14 and 10.
+steps), 0.846; a generator twice as wide (the discriminator as it is; 8,680 steps), 0.836.
+Wider nets (``filters`` 48, 64) cut the steps a second from 31 to 14 and 10.
 """
 
 from __future__ import annotations
