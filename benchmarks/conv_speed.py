@@ -16,10 +16,20 @@ Keras builds start from the same weights. Each first runs one epoch that compile
 their epochs alternate ``--repeats`` times, so that all see the same load from the
 machine's other users, and each figure is the median.
 
+How fast could any build be? ``step_gflop`` is XLA's count of the floating-point
+operations in one training step (loss and gradients, the smaller of the two Keras builds'
+counts); ``matmul_gflop_per_s`` the best rate of XLA's matrix product on this device at
+the net's largest one (the dense layer's, forward and backward, the best of 30);
+``floor_s_per_epoch`` an epoch's steps times the one over the other: every operation of
+the net as fast as the fastest, nothing else costing anything. ``speedup_ceiling`` is
+keras_s_per_epoch over that floor, the most any rewrite of the layers could give, and
+``genwidgets_vs_floor`` (and ``torch_vs_floor``) how far each build is from it.
+
 Prints JSON lines, one per timed epoch, the last the headline: keras_s_per_epoch,
-genwidgets_s_per_epoch, speedup (goal >= 3), torch_s_per_epoch and ratio_vs_torch when
-torch is there (and torch_device), max_abs_diff (the two Keras builds' first-batch
-logits), data, load_avg.
+genwidgets_s_per_epoch, speedup (goal >= 3), step_gflop, matmul_gflop_per_s,
+floor_s_per_epoch, speedup_ceiling, genwidgets_vs_floor, torch_s_per_epoch and
+ratio_vs_torch (and torch_vs_floor) when torch is there (and torch_device), max_abs_diff
+(the two Keras builds' first-batch logits), data, load_avg.
 """
 
 from __future__ import annotations
@@ -93,6 +103,53 @@ def keras_vae(conv, conv_t, hidden: int, filters: int):
     model = VAE()
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
     return model
+
+
+def step_flops(model, x: np.ndarray) -> float:
+    """XLA's count of the floating-point operations in one training step of ``model``
+    (loss and gradients of a batch, as compiled for this device; the optimizer's few
+    element-wise ones left out)."""
+    import jax
+
+    batch = x[:BATCH]
+    variables = model.trainable_variables
+    non_trainable = [v.value for v in model.non_trainable_variables]
+
+    def loss(trainable):
+        y_pred, _ = model.stateless_call(trainable, non_trainable, batch, training=True)
+        return model.compute_loss(x=batch, y_pred=y_pred)
+
+    compiled = jax.jit(jax.grad(loss)).lower([v.value for v in variables]).compile()
+    cost = compiled.cost_analysis()
+    cost = cost[0] if isinstance(cost, (list, tuple)) else cost
+    return float(cost["flops"])
+
+
+def matmul_rate(hidden: int, filters: int, repeats: int = 30) -> float:
+    """Floating-point operations a second of XLA's matrix product on this device at the
+    net's largest one (a batch of flattened 7x7 feature maps times the dense layer's
+    kernel), forward and both backward products, as a training step runs it: the best
+    rate any layer of the net can hope for."""
+    import jax
+    import jax.numpy as jnp
+
+    k = 7 * 7 * 2 * filters
+    rng = np.random.default_rng(0)
+    a = jnp.asarray(rng.standard_normal((BATCH, k), dtype="float32"))
+    w = jnp.asarray(rng.standard_normal((k, hidden), dtype="float32"))
+    g = jnp.asarray(rng.standard_normal((BATCH, hidden), dtype="float32"))
+
+    @jax.jit
+    def products(a, w, g):
+        return a @ w, g @ w.T, a.T @ g
+
+    jax.block_until_ready(products(a, w, g))
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        jax.block_until_ready(products(a, w, g))
+        times.append(time.perf_counter() - t0)
+    return 3 * 2 * BATCH * k * hidden / min(times)
 
 
 def torch_epoch_runner(x: np.ndarray, hidden: int, filters: int, device: str = "cpu"):
@@ -187,7 +244,17 @@ def main() -> None:
         genwidgets_s_per_epoch=round(median["genwidgets"], 3),
         speedup=round(median["keras"] / median["genwidgets"], 2),
     )
+    # the floor: the net's arithmetic (the smaller of XLA's two counts) at the best rate of
+    # the device's matrix product, with nothing else costing anything
+    flops = min(step_flops(m, x) for m in models.values())
+    rate = matmul_rate(args.hidden, args.filters)
+    floor = len(range(0, len(x), BATCH)) * flops / rate
+    headline.update(step_gflop=round(flops / 1e9, 3), matmul_gflop_per_s=round(rate / 1e9, 1),
+                    floor_s_per_epoch=round(floor, 3),
+                    speedup_ceiling=round(median["keras"] / floor, 2),
+                    genwidgets_vs_floor=round(median["genwidgets"] / floor, 2))
     if "torch" in median:
+        headline.update(torch_vs_floor=round(median["torch"] / floor, 2))
         headline.update(torch_s_per_epoch=round(median["torch"], 3),
                         ratio_vs_torch=round(median["genwidgets"] / median["torch"], 2),
                         torch_version=torch_run[1], torch_device=torch_run[2])

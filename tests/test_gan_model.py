@@ -92,6 +92,7 @@ def test_one_epoch_trains_both_networks_and_logs_both_losses():
     x = digits(64).x
     model = build()
     g0, d0 = weights(model.generator), weights(model.discriminator)
+    u0 = [np.array(v.numpy()) for v in model.discriminator.non_trainable_variables]
     seed0 = np.array(model.seed_generator.state.numpy())
     logs = model.fit(x, batch_size=16, epochs=1, verbose=0).history
     assert {"loss", "d_loss", "g_loss"} <= set(logs)
@@ -99,6 +100,9 @@ def test_one_epoch_trains_both_networks_and_logs_both_losses():
     assert logs["loss"][-1] == pytest.approx(logs["d_loss"][-1] + logs["g_loss"][-1], rel=1e-5)
     assert moved(g0, weights(model.generator)) > 1e-5
     assert moved(d0, weights(model.discriminator)) > 1e-5
+    # each step moved the discriminator's spectral estimates (a non-trainable weight)
+    u1 = [np.array(v.numpy()) for v in model.discriminator.non_trainable_variables]
+    assert len(u1) == 3 and moved(u0, u1) > 1e-6
     assert int(model.optimizer.iterations.numpy()) == 4
     assert int(model.optimizer.d_optimizer.iterations.numpy()) == 4
     assert int(model.optimizer.g_optimizer.iterations.numpy()) == 4
@@ -172,5 +176,62 @@ def test_reload_keeps_rates_and_optimizer_state_and_trains_on(tmp_path):
     assert again.gan_config.g_learning_rate == 5e-4
     z = np.random.default_rng(1).standard_normal((5, 4)).astype("float32")
     np.testing.assert_allclose(again.decode(z), model.decode(z), atol=1e-6)
+    # the discriminator's spectral estimates came back too: it judges as it did
+    images = x[:8] * 2.0 - 1.0
+    np.testing.assert_allclose(again.discriminator(images), model.discriminator(images),
+                               atol=1e-6)
     logs = again.fit(x, batch_size=16, epochs=1, verbose=0).history
     assert np.isfinite(logs["d_loss"][-1]) and np.isfinite(logs["g_loss"][-1])
+
+
+@pytest.mark.parametrize("layer", ["conv", "dense"])
+def test_spectral_layers_divide_the_kernel_by_its_largest_singular_value(layer):
+    from genwidgets_gan.spectral import SpectralConv2D, SpectralDense
+
+    keras.utils.set_random_seed(0)
+    x = np.random.default_rng(0).standard_normal((3, 6, 6, 2)).astype("float32")
+    if layer == "conv":
+        spectral, plain = SpectralConv2D(5, 3, strides=2, padding="same"), keras.layers.Conv2D(
+            5, 3, strides=2, padding="same")
+    else:
+        x = x.reshape(3, -1)
+        spectral, plain = SpectralDense(5), keras.layers.Dense(5)
+    spectral(x)
+    u0 = np.array(spectral.spectral_u.numpy())
+    spectral(x)  # not training: the estimate stays where it is
+    np.testing.assert_array_equal(spectral.spectral_u.numpy(), u0)
+    for _ in range(50):  # each training call is one power iteration
+        spectral(x, training=True)
+    kernel = np.array(spectral._kernel.numpy())
+    sigma = np.linalg.svd(kernel.reshape(-1, 5), compute_uv=False)[0]
+    plain(x)
+    plain.set_weights([kernel / sigma, np.array(spectral.bias.numpy())])
+    np.testing.assert_allclose(spectral(x), plain(x), rtol=1e-4, atol=1e-5)
+
+
+def test_a_gan_saved_before_spectral_norm_existed_loads_as_it_was(tmp_path):
+    import json
+    import zipfile
+
+    from genwidgets_gan.spectral import SpectralConv2D
+
+    model = build(spectral_norm=False)
+    assert not any(isinstance(layer, SpectralConv2D) for layer in model.discriminator.layers)
+    assert any(isinstance(layer, SpectralConv2D) for layer in build().discriminator.layers)
+    model.save(tmp_path / "new.keras")
+    # the same file as an older genwidgets wrote it: no spectral_norm in the GAN's config
+    with zipfile.ZipFile(tmp_path / "new.keras") as new, \
+            zipfile.ZipFile(tmp_path / "old.keras", "w") as old:
+        for item in new.infolist():
+            data = new.read(item)
+            if item.filename == "config.json":
+                config = json.loads(data)
+                del config["config"]["config"]["spectral_norm"]
+                data = json.dumps(config).encode()
+            old.writestr(item, data)
+    again = keras.saving.load_model(tmp_path / "old.keras",
+                                    custom_objects=GANSpec().custom_objects(), safe_mode=True)
+    assert again.gan_config.spectral_norm is False
+    images = digits(8).x * 2.0 - 1.0
+    np.testing.assert_allclose(again.discriminator(images), model.discriminator(images),
+                               atol=1e-6)

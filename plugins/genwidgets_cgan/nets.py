@@ -12,7 +12,7 @@ from keras import layers
 
 from genwidgets.fast_conv import FastConv2DTranspose
 from genwidgets.spec import DataInfo
-from genwidgets_gan.nets import upsampling_plan
+from genwidgets_gan.nets import discriminator_layers, upsampling_plan
 
 
 def make_conditional_networks(config, info: DataInfo, k: int):
@@ -33,8 +33,9 @@ def make_conditional_networks(config, info: DataInfo, k: int):
         h = _conv_features(config, info, x)
     generator = keras.Model([z, y_g], image, name="generator")
     width = h.shape[-1]
-    embedded = layers.Dense(width, use_bias=False, name="d_embed")(y_d)
-    logit = layers.Add(name="d_logit")([layers.Dense(1, name="d_psi")(h),
+    dense = discriminator_layers(config)[1]
+    embedded = dense(width, use_bias=False, name="d_embed")(y_d)
+    logit = layers.Add(name="d_logit")([dense(1, name="d_psi")(h),
                                         layers.Dot(axes=1, name="d_project")([embedded, h])])
     return generator, keras.Model([x, y_d], logit, name="discriminator")
 
@@ -61,10 +62,10 @@ def _conv_body(config, info: DataInfo, t):
 
 def _conv_features(config, info: DataInfo, x):
     steps = max(upsampling_plan(*info.shape[:2])[2], 1)
+    conv = discriminator_layers(config)[0]
     t = x
     for i in range(steps):
-        t = layers.Conv2D(config.filters * 2 ** i, 4, strides=2, padding="same",
-                          name=f"d_down{i}")(t)
+        t = conv(config.filters * 2 ** i, 4, strides=2, padding="same", name=f"d_down{i}")(t)
         t = layers.LeakyReLU(0.2)(t)
     return layers.Flatten()(t)
 
@@ -81,6 +82,7 @@ def _dense_body(config, info: DataInfo, t):
 
 def _dense_features(config, x):
     t = layers.Flatten()(x)
+    dense = discriminator_layers(config)[1]
     for i, units in enumerate((config.hidden * 2, config.hidden)):
-        t = layers.LeakyReLU(0.2)(layers.Dense(units, name=f"d_dense{i}")(t))
+        t = layers.LeakyReLU(0.2)(dense(units, name=f"d_dense{i}")(t))
     return t

@@ -29,6 +29,8 @@ class CGANSpec(ModelSpec):
 
     def custom_objects(self):
         from genwidgets import fast_conv
+        from genwidgets_gan import spectral
         from genwidgets_cgan.model import ConditionalGAN
 
-        return {"ConditionalGAN": ConditionalGAN, **fast_conv.CUSTOM_OBJECTS}
+        return {"ConditionalGAN": ConditionalGAN, **fast_conv.CUSTOM_OBJECTS,
+                **spectral.CUSTOM_OBJECTS}

@@ -61,7 +61,8 @@ class GAN(keras.Model):
 
     def __init__(self, config: dict, data_info: dict, **kwargs):
         super().__init__(**kwargs)
-        self.gan_config = GANConfig(**config)  # build_gan validated it
+        # build_gan validated it; a model saved before spectral_norm existed had none
+        self.gan_config = GANConfig(**{"spectral_norm": False, **config})
         self.data_info = DataInfo.from_dict(data_info)
         self.latent_dim = self.gan_config.latent_dim
         self.modality = self.data_info.modality

@@ -7,6 +7,14 @@ from keras import layers
 
 from genwidgets.fast_conv import FastConv2DTranspose
 from genwidgets.spec import DataInfo
+from genwidgets_gan.spectral import SpectralConv2D, SpectralDense
+
+
+def discriminator_layers(config):
+    """``(Conv2D, Dense)`` for a discriminator: spectrally normalised if the config says."""
+    if config.spectral_norm:
+        return SpectralConv2D, SpectralDense
+    return layers.Conv2D, layers.Dense
 
 
 def upsampling_plan(height: int, width: int, max_steps: int = 3, min_base: int = 2):
@@ -62,14 +70,14 @@ def _conv_generator(config, info: DataInfo) -> keras.Model:
 def _conv_discriminator(config, info: DataInfo) -> keras.Model:
     h, w, _ = info.shape
     steps = max(upsampling_plan(h, w)[2], 1)
+    conv, dense = discriminator_layers(config)
     x = keras.Input(info.shape, name="image")
     t = x
     for i in range(steps):
-        t = layers.Conv2D(config.filters * 2 ** i, 4, strides=2, padding="same",
-                          name=f"d_down{i}")(t)
+        t = conv(config.filters * 2 ** i, 4, strides=2, padding="same", name=f"d_down{i}")(t)
         t = layers.LeakyReLU(0.2)(t)
     t = layers.Flatten()(t)
-    logit = layers.Dense(1, name="d_logit")(t)
+    logit = dense(1, name="d_logit")(t)
     return keras.Model(x, logit, name="discriminator")
 
 
@@ -87,10 +95,11 @@ def _dense_generator(config, info: DataInfo) -> keras.Model:
 
 
 def _dense_discriminator(config, info: DataInfo) -> keras.Model:
+    dense = discriminator_layers(config)[1]
     x = keras.Input(info.shape, name="image")
     t = layers.Flatten()(x)
     for i, units in enumerate((config.hidden * 2, config.hidden)):
-        t = layers.Dense(units, name=f"d_dense{i}")(t)
+        t = dense(units, name=f"d_dense{i}")(t)
         t = layers.LeakyReLU(0.2)(t)
-    logit = layers.Dense(1, name="d_logit")(t)
+    logit = dense(1, name="d_logit")(t)
     return keras.Model(x, logit, name="discriminator")

@@ -27,6 +27,8 @@ class GANSpec(ModelSpec):
 
     def custom_objects(self):
         from genwidgets import fast_conv
+        from genwidgets_gan import spectral
         from genwidgets_gan.model import GAN
 
-        return {"GAN": GAN, **fast_conv.CUSTOM_OBJECTS}
+        return {"GAN": GAN, **fast_conv.CUSTOM_OBJECTS,
+                **spectral.CUSTOM_OBJECTS}
