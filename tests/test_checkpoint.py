@@ -290,3 +290,45 @@ def test_whole_checkpoints_of_another_build_are_not_called_damaged(tmp_path):
     assert "are whole (their files check) but were written by another model" in message
     assert "They are not damaged" in message and "2 damaged" not in message
     assert sorted(p.name for p in checkpoint_dirs(tmp_path / "r")) == before
+
+
+def test_a_gan_run_from_before_spectral_norm_resumes_as_it_was_built(tmp_path):
+    """A run folder written before the GAN had ``spectral_norm``: neither its config.json
+    nor its checkpoints' models name it. The resume goes on with the nets it was built
+    with, not the new default, and does not call config.json edited."""
+    import hashlib
+    import json
+    import zipfile
+
+    from genwidgets_gan.spectral import SpectralConv2D
+
+    settings = {"latent_dim": 4, "filters": 8, "spectral_norm": False}
+    run = Run("gan", digits(64), settings, epochs=1, batch_size=16, out=tmp_path / "r")
+    run.start()
+    assert run.wait(120) and run.state == "finished", run.error
+    config_json = tmp_path / "r" / "config.json"
+    recorded = json.loads(config_json.read_text())
+    del recorded["config"]["spectral_norm"]
+    config_json.write_text(json.dumps(recorded))
+    for folder in checkpoint_dirs(tmp_path / "r"):
+        path = folder / "model.keras"
+        with zipfile.ZipFile(path) as old:
+            files = {name: old.read(name) for name in old.namelist()}
+        config = json.loads(files["config.json"])
+        del config["config"]["config"]["spectral_norm"]
+        files["config.json"] = json.dumps(config).encode()
+        with zipfile.ZipFile(path, "w") as new:
+            for name, data in files.items():
+                new.writestr(name, data)
+        state = json.loads((folder / "state.json").read_text())
+        data = path.read_bytes()
+        state["files"]["model.keras"] = {"size": len(data),
+                                         "sha256": hashlib.sha256(data).hexdigest()}
+        (folder / "state.json").write_text(json.dumps(state))
+    again = Run("gan", digits(64), out=tmp_path / "r", epochs=2, batch_size=16, resume=True)
+    assert again.config.spectral_norm is False
+    assert not any(isinstance(layer, SpectralConv2D)
+                   for layer in again.model.discriminator.layers)
+    again.start()
+    assert again.wait(120) and again.state == "finished", again.error
+    assert json.loads(config_json.read_text())["config"]["spectral_norm"] is False

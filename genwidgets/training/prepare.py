@@ -184,8 +184,9 @@ def prepare(spec: ModelSpec | str, dataset: Dataset | str, config: Any = None, *
     if resume:
         checkpoint = find_checkpoint(folder.path, spec, placement, batch_size, steps_per_epoch)
         check_same_data(folder.path, dataset, fingerprint)
-        from genwidgets.training.resume import check_same_config
+        from genwidgets.training.resume import check_same_config, settings_from_checkpoint
 
+        config = settings_from_checkpoint(folder.path, config, checkpoint.model)
         check_same_config(folder.path, spec, config, checkpoint.model)
         rows = rows_to_resume(checkpoint, folder.path, steps_per_epoch)
     seed = initial_seed(seed, checkpoint, placement.process_count)

@@ -64,6 +64,25 @@ def resumed_config(spec, folder: Path, asked: Any, modality: str):
     return config, differ
 
 
+def settings_from_checkpoint(folder: Path, config, model):
+    """``config`` with each setting the run's ``config.json`` does not record (one a plugin
+    added after the run was written) taken from the checkpoint's model, where its
+    ``get_config()`` carries it under ``"config"``: an older run goes on as it was built
+    (e.g. a GAN from before ``spectral_norm``), not with the new default."""
+    if not RunConfig.exists(folder) or not dataclasses.is_dataclass(config):
+        return config
+    recorded = RunConfig.read(folder).config
+    try:
+        built = model.get_config().get("config")
+    except Exception:  # a third party's model without a config of its own
+        return config
+    if not isinstance(recorded, Mapping) or not isinstance(built, Mapping):
+        return config
+    unrecorded = {f.name: built[f.name] for f in dataclasses.fields(config)
+                  if f.name not in recorded and f.name in built}
+    return dataclasses.replace(config, **unrecorded) if unrecorded else config
+
+
 def check_same_config(folder: Path, spec, config, model) -> None:
     """Refuse a resume whose ``config.json`` no longer says what the checkpoint's model was
     built with (an edited file): the model would train on as before while the folder
