@@ -250,6 +250,8 @@ def main() -> None:
     parser.add_argument("--architecture", choices=("auto", "conv", "dense"), default="auto",
                         help="the VAE's networks (auto: dense on CPU, conv elsewhere)")
     args = parser.parse_args()
+    if args.refine_steps < 0:
+        parser.error(f"expected --refine-steps >= 0. Received: {args.refine_steps}")
     from genwidgets.spec import DataInfo
 
     load_start = os.getloadavg()[0]

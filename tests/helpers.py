@@ -112,3 +112,38 @@ def click_item(m, index: int, event: str = "plotly_click") -> None:
             click(m.figure, k + 1, int(where[0]), *map(float, m.xy[row]), event=event)
             return
     raise AssertionError(f"item {index} has no point")
+
+
+def edit_saved_config(path, edit) -> None:
+    """Rewrite the ``config.json`` inside the ``.keras`` file at ``path`` with ``edit`` (a
+    function that changes the parsed dict in place), every other member as it was: a model
+    file as another build of genwidgets or of a plugin would have written it."""
+    import json
+    import zipfile
+
+    with zipfile.ZipFile(path) as old:
+        files = {name: old.read(name) for name in old.namelist()}
+    config = json.loads(files["config.json"])
+    edit(config)
+    files["config.json"] = json.dumps(config).encode()
+    with zipfile.ZipFile(path, "w") as new:
+        for name, data in files.items():
+            new.writestr(name, data)
+
+
+def edit_checkpoint_models(run_folder, edit) -> None:
+    """:func:`edit_saved_config` on every checkpoint of ``run_folder``, each ``state.json``
+    given the new file's size and SHA-256 so that the checkpoint still checks as whole."""
+    import hashlib
+    import json
+
+    from genwidgets.training.checkpoint import checkpoint_dirs
+
+    for folder in checkpoint_dirs(run_folder):
+        path = folder / "model.keras"
+        edit_saved_config(path, edit)
+        state = json.loads((folder / "state.json").read_text())
+        data = path.read_bytes()
+        state["files"]["model.keras"] = {"size": len(data),
+                                         "sha256": hashlib.sha256(data).hexdigest()}
+        (folder / "state.json").write_text(json.dumps(state))
