@@ -28,7 +28,13 @@ to 14 and 10. With spectral normalisation: the discriminator at twice the genera
 rate, 0.865, and Adam's ``beta_1`` 0 in place of 0.5, 0.867, both about the default's
 0.852-0.866; samples from a narrower z (the truncation trick: z times 0.8, 0.7, 0.6, 0.5)
 lost confidence at every step down in one run (0.861 to 0.840) and crowded into fewer
-classes (the largest share 0.148 to 0.236).
+classes (the largest share 0.148 to 0.236). Keeping only the samples the trained
+discriminator scores most real, from 20,000 draws (rejection sampling; one 16,988-step
+run, 0.8525 for all draws): the best 50% 0.871, 30% 0.874, 10% 0.878 with the largest
+class share up to 0.212; its score hardly predicts the judge's confidence (correlation
+0.12). Augmenting every image the discriminator sees, real and generated, with a random
+shift of up to 3 pixels and a 14-pixel cutout (differentiable augmentation, for small
+data): 0.839 with spectral normalisation, 0.838 without (16,368 and 16,740 steps).
 """
 
 from __future__ import annotations
