@@ -25,9 +25,19 @@ the net as fast as the fastest, nothing else costing anything. ``speedup_ceiling
 keras_s_per_epoch over that floor, the most any rewrite of the layers could give, and
 ``genwidgets_vs_floor`` (and ``torch_vs_floor``) how far each build is from it.
 
+And what if the convolutions cost nothing? A fourth build, ``free_conv``, swaps each
+convolution for a stand-in of the same output shape with no arithmetic (``free_convolutions``):
+``free_conv_s_per_epoch`` is the rest of an epoch, which no convolution can shorten, and
+``free_conv_speedup`` (keras_s_per_epoch over it) the most any convolution, however fast,
+could give this net (Amdahl's bound). ``conv_gflop`` is the convolutions' share of
+``step_gflop`` (the difference of XLA's two counts) and ``speedup_bound`` keras_s_per_epoch
+over the rest of the epoch plus that arithmetic at ``matmul_gflop_per_s``: the most
+convolutions as fast as this device's best matrix product could give.
+
 Prints JSON lines, one per timed epoch, the last the headline: keras_s_per_epoch,
 genwidgets_s_per_epoch, speedup (goal >= 3), step_gflop, matmul_gflop_per_s,
-floor_s_per_epoch, speedup_ceiling, genwidgets_vs_floor, torch_s_per_epoch and
+floor_s_per_epoch, speedup_ceiling, genwidgets_vs_floor, free_conv_s_per_epoch,
+free_conv_speedup, conv_gflop, speedup_bound, torch_s_per_epoch and
 ratio_vs_torch (and torch_vs_floor) when torch is there (and torch_device), max_abs_diff
 (the two Keras builds' first-batch logits), data, load_avg.
 """
@@ -103,6 +113,39 @@ def keras_vae(conv, conv_t, hidden: int, filters: int):
     model = VAE()
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
     return model
+
+
+def free_convolutions():
+    """Stand-ins for Conv2D / Conv2DTranspose (4x4, stride 2, "same") with the same output
+    shapes, a bias and the activation but no arithmetic in between (a stride-2 slice, a
+    nearest-neighbour upsampling; channels tiled or cut): the net built from them is the
+    rest of the training step (dense layers, activations, loss, Adam, Keras' loop), which a
+    faster convolution cannot shorten."""
+    import keras
+    from keras import ops
+
+    class FreeConv(keras.layers.Layer):
+        up = False
+
+        def __init__(self, filters, kernel_size, strides=1, padding="valid", activation=None,
+                     **kwargs):
+            super().__init__(**kwargs)
+            self.filters, self.activation = filters, keras.activations.get(activation)
+
+        def build(self, input_shape):
+            self.bias = self.add_weight(shape=(self.filters,), initializer="zeros")
+
+        def call(self, x):
+            x = ops.repeat(ops.repeat(x, 2, axis=1), 2, axis=2) if self.up else x[:, ::2, ::2]
+            reps = -(-self.filters // x.shape[-1])
+            x = ops.tile(x, (1, 1, 1, reps))[..., :self.filters] if reps > 1 else (
+                x[..., :self.filters])
+            return self.activation(x + self.bias)
+
+    class FreeConvTranspose(FreeConv):
+        up = True
+
+    return FreeConv, FreeConvTranspose
 
 
 def step_flops(model, x: np.ndarray) -> float:
@@ -213,6 +256,7 @@ def main() -> None:
               "genwidgets": keras_vae(keras.layers.Conv2D, FastConv2DTranspose, args.hidden,
                                       args.filters)}
     models["genwidgets"].set_weights(models["keras"].get_weights())
+    models["free_conv"] = keras_vae(*free_convolutions(), args.hidden, args.filters)
     first = x[:BATCH]
     diff = float(np.max(np.abs(
         np.asarray(models["keras"].decoder(models["keras"].encoder(first)[0])) -
@@ -246,13 +290,20 @@ def main() -> None:
     )
     # the floor: the net's arithmetic (the smaller of XLA's two counts) at the best rate of
     # the device's matrix product, with nothing else costing anything
-    flops = min(step_flops(m, x) for m in models.values())
+    flops = min(step_flops(models[name], x) for name in ("keras", "genwidgets"))
     rate = matmul_rate(args.hidden, args.filters)
     floor = len(range(0, len(x), BATCH)) * flops / rate
     headline.update(step_gflop=round(flops / 1e9, 3), matmul_gflop_per_s=round(rate / 1e9, 1),
                     floor_s_per_epoch=round(floor, 3),
                     speedup_ceiling=round(median["keras"] / floor, 2),
-                    genwidgets_vs_floor=round(median["genwidgets"] / floor, 2))
+                    genwidgets_vs_floor=round(median["genwidgets"] / floor, 2),
+                    free_conv_s_per_epoch=round(median["free_conv"], 3),
+                    free_conv_speedup=round(median["keras"] / median["free_conv"], 2))
+    # the convolutions' own arithmetic at the matrix product's rate, added to the rest
+    conv_flops = flops - step_flops(models["free_conv"], x)
+    conv_floor = len(range(0, len(x), BATCH)) * conv_flops / rate
+    headline.update(conv_gflop=round(conv_flops / 1e9, 3),
+                    speedup_bound=round(median["keras"] / (median["free_conv"] + conv_floor), 2))
     if "torch" in median:
         headline.update(torch_vs_floor=round(median["torch"] / floor, 2))
         headline.update(torch_s_per_epoch=round(median["torch"], 3),
