@@ -42,6 +42,15 @@ held-out ones. Which half? With ``--refine-steps 400`` (these settings, 127 epoc
 held out, 99.07 with each image's q(z|x) optimised; 92.77 and 91.97 on training images. A
 perfect encoder would win 3 nats; the decoder itself scores new images 7 nats worse than
 the ones it trained on, so 97 is out of its reach with 8,000 images, not the encoder's.
+
+Is the held-out set just harder? MNIST's t10k puts its cleaner half first, and the held-out
+images (8,000-9,999) come from the other half, with more ink (112 against 96 per image;
+the Bernoulli entropy floor 46.7 nats against 45.0). But a conv VAE trained as here (138
+epochs) scored 92.24 on training images 0-4,999 and 92.16 on 5,000-7,999, the same half as
+the held-out ones, which scored 102.12: the gap is the net fitting the images it saw, not
+the split. Without the dense layers of ``hidden`` (the convolutions straight to the latent
+and back, 3.2 s an epoch against 4.5, 182 epochs) it fits less and generalises no better:
+105.49 held out, 99.36 on training images.
 """
 
 from __future__ import annotations
