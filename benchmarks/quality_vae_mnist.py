@@ -49,7 +49,7 @@ the Bernoulli entropy floor 46.7 nats against 45.0). But a conv VAE trained as h
 epochs) scored 92.24 on training images 0-4,999 and 92.16 on 5,000-7,999, the same half as
 the held-out ones, which scored 102.12: the gap is the net fitting the images it saw, not
 the split. Without the dense layers of ``hidden`` (the convolutions straight to the latent
-and back, 3.2 s an epoch against 4.5, 182 epochs) it fits less and generalises no better:
+and back, 3.2 s an epoch against 4.3, 182 epochs) it fits less and generalises no better:
 105.49 held out, 99.36 on training images.
 """
 
